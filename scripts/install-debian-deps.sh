@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages deskphone's tests and demo need.
+# Idempotent and quiet: when everything is present it prints nothing.
+#   scripts/install-debian-deps.sh [--print]   (--print: only list what is missing)
+set -euo pipefail
+
+PACKAGES=(
+  kamailio                    # the lab exchange
+  kamailio-websocket-modules  # SIP over WebSocket for our phones (RFC 7118)
+  kamailio-sqlite-modules     # the emergency routing table
+  sip-tester                  # sipp: third-party SIP peer in tests
+  baresip-core                # third-party softphone in tests
+  alsa-utils                  # aplay/arecord, ALSA file devices
+  sqlite3                     # creates and edits the exchange database
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "${1:-}" = "--print" ]; then printf '%s\n' "${missing[@]}"; exit 0; fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-debian-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-debian-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A Debian host starts the system kamailio.service on install; our tests run
+# their own instances and never use it. policy-rc.d keeps it from starting.
+cleanup_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  cleanup_policy=1
+fi
+trap '[ -n "$cleanup_policy" ] && $sudo rm -f /usr/sbin/policy-rc.d' EXIT
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,113 @@
+/**
+ * deskphone-exchange: administers the lab exchange's emergency routing table
+ * and runs a lab Kamailio in the foreground.
+ */
+import { EmergencyTable, EmergencyTableError } from "./emergency-table.ts";
+import { LabExchangeError, startLabExchange } from "./kamailio/lab-exchange.ts";
+
+const USAGE = `usage: deskphone-exchange <command> [args]
+
+  create-db DB                          create or update the database from schema.sql
+  list DB                               print the emergency numbers and their users (JSON)
+  bind DB NUMBER USER                   ring USER for calls to NUMBER (creates NUMBER)
+  unbind DB NUMBER USER
+  number DB NUMBER [--alert-info V] [--enabled yes|no] [--description TEXT]
+  remove-number DB NUMBER
+  subscriber DB USER PASSWORD           add or change a SIP account (digest auth)
+  start [--auth] [--bind NUMBER=USER[,USER...]]...
+                                        run a lab Kamailio on loopback until Ctrl-C
+`;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined) throw new EmergencyTableError(`${name} needs a value`);
+  args.splice(i, 2);
+  return v;
+}
+
+async function start(args: string[]): Promise<number> {
+  const auth = args.includes("--auth");
+  const binds: string[] = [];
+  for (let v = option(args, "--bind"); v !== undefined; v = option(args, "--bind")) binds.push(v);
+  const ex = await startLabExchange({ auth });
+  for (const b of binds) {
+    const [number, users] = b.split("=");
+    for (const u of (users ?? "").split(",").filter(Boolean)) ex.table.bind(number ?? "", u);
+  }
+  console.log(
+    JSON.stringify({
+      udp: `${ex.host}:${ex.udpPort}`,
+      ws: ex.wsUrl,
+      db: ex.table.path,
+      pid: ex.pid,
+    }),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await ex.stop();
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const args = [...rest];
+  try {
+    if (!cmd || cmd === "--help" || cmd === "-h" || args.includes("--help")) {
+      process.stdout.write(USAGE);
+      return cmd ? 0 : 2;
+    }
+    if (cmd === "start") return await start(args);
+    const [db, a, b] = args;
+    if (!db) throw new EmergencyTableError(`${cmd}: the database path is missing`);
+    const table = new EmergencyTable(db);
+    switch (cmd) {
+      case "create-db":
+        table.create();
+        return 0;
+      case "list":
+        console.log(JSON.stringify(table.list(), null, 2));
+        return 0;
+      case "bind":
+      case "unbind":
+        if (!a || !b) throw new EmergencyTableError(`${cmd}: NUMBER and USER are required`);
+        cmd === "bind" ? table.bind(a, b) : table.unbind(a, b);
+        return 0;
+      case "number": {
+        const alertInfo = option(args, "--alert-info");
+        const enabled = option(args, "--enabled");
+        const description = option(args, "--description");
+        if (!args[1]) throw new EmergencyTableError("number: NUMBER is required");
+        if (enabled !== undefined && !["yes", "no"].includes(enabled)) {
+          throw new EmergencyTableError("--enabled takes yes or no");
+        }
+        table.setNumber(args[1], {
+          ...(alertInfo !== undefined && { alertInfo }),
+          ...(enabled !== undefined && { enabled: enabled === "yes" }),
+          ...(description !== undefined && { description }),
+        });
+        return 0;
+      }
+      case "remove-number":
+        if (!a) throw new EmergencyTableError("remove-number: NUMBER is required");
+        table.removeNumber(a);
+        return 0;
+      case "subscriber":
+        if (!a || !b) throw new EmergencyTableError("subscriber: USER and PASSWORD are required");
+        table.setSubscriber(a, b);
+        return 0;
+      default:
+        process.stderr.write(`deskphone-exchange: unknown command "${cmd}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof EmergencyTableError || e instanceof LabExchangeError) {
+      process.stderr.write(`deskphone-exchange: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Starts a private Kamailio lab exchange on loopback: its own temporary
+ * directory, database and free ports, never /etc or the system service.
+ * Used by the test fixtures and by the demo.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EmergencyTable } from "../emergency-table.ts";
+
+export const KAMAILIO_CFG = join(dirname(fileURLToPath(import.meta.url)), "deskphone-exchange.cfg");
+
+export interface LabExchangeOptions {
+  /** Require digest auth against the `subscriber` table. */
+  auth?: boolean;
+  /** Loopback address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** How long to wait for Kamailio to answer OPTIONS (ms, default 10 s). */
+  readyTimeoutMs?: number;
+  /** Keep the temporary directory after stop (for debugging a failed test). */
+  keepDir?: boolean;
+}
+
+export interface LabExchange {
+  readonly host: string;
+  readonly udpPort: number;
+  readonly wsPort: number;
+  /** Where deskphone connects: ws://host:wsPort */
+  readonly wsUrl: string;
+  /** The SIP domain users register in (the host address). */
+  readonly domain: string;
+  readonly dir: string;
+  readonly pid: number;
+  readonly table: EmergencyTable;
+  /** Kamailio's log so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export class LabExchangeError extends Error {}
+
+/** A port that was free on the moment of asking, for UDP or TCP. */
+export function freePort(kind: "udp" | "tcp", host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (kind === "udp") {
+      const s = createSocket("udp4");
+      s.once("error", reject);
+      s.bind(0, host, () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
+    } else {
+      const s = createServer();
+      s.once("error", reject);
+      s.listen(0, host, () => {
+        const addr = s.address();
+        const port = typeof addr === "object" && addr ? addr.port : 0;
+        s.close(() => resolve(port));
+      });
+    }
+  });
+}
+
+/** Sends OPTIONS to the exchange until it answers 200 (RFC 3261 §11). */
+function probe(host: string, port: number, timeoutMs: number, died: () => string | undefined) {
+  return new Promise<void>((resolve, reject) => {
+    const sock = createSocket("udp4");
+    const deadline = Date.now() + timeoutMs;
+    let n = 0;
+    const finish = (err?: Error) => {
+      clearInterval(timer);
+      sock.close();
+      err ? reject(err) : resolve();
+    };
+    sock.on("message", (msg) => {
+      if (/^SIP\/2\.0 200 /.test(msg.toString("latin1"))) finish();
+    });
+    sock.on("error", (e) => finish(e));
+    const send = () => {
+      const why = died();
+      if (why) return finish(new LabExchangeError(why));
+      if (Date.now() > deadline) {
+        return finish(
+          new LabExchangeError(`Kamailio did not answer OPTIONS within ${timeoutMs} ms`),
+        );
+      }
+      const { port: lport } = sock.address();
+      n += 1;
+      const text =
+        `OPTIONS sip:${host}:${port} SIP/2.0\r\n` +
+        `Via: SIP/2.0/UDP ${host}:${lport};branch=z9hG4bK-probe-${process.pid}-${n}\r\n` +
+        `From: <sip:probe@${host}>;tag=probe${n}\r\nTo: <sip:${host}>\r\n` +
+        `Call-ID: probe-${process.pid}-${n}@${host}\r\nCSeq: ${n} OPTIONS\r\n` +
+        "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+      sock.send(text, port, host);
+    };
+    const timer = setInterval(send, 100);
+    sock.bind(0, host, send);
+  });
+}
+
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) killGroup(child, "SIGKILL");
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<LabExchange> {
+  const host = opts.host ?? "127.0.0.1";
+  const dir = mkdtempSync(join(tmpdir(), "deskphone-exchange-"));
+  const dbPath = join(dir, "exchange.db");
+  const table = new EmergencyTable(dbPath);
+  table.create();
+  const udpPort = await freePort("udp", host);
+  let wsPort = await freePort("tcp", host);
+  while (wsPort === udpPort) wsPort = await freePort("tcp", host);
+
+  const logPath = join(dir, "kamailio.log");
+  const logFd = openSync(logPath, "a");
+  const args = [
+    "-f",
+    KAMAILIO_CFG,
+    "-DD",
+    "-E",
+    "-Y",
+    dir,
+    "-w",
+    dir,
+    "-m",
+    "48",
+    "-M",
+    "8",
+    "-l",
+    `udp:${host}:${udpPort}`,
+    "-l",
+    `tcp:${host}:${wsPort}`,
+    "-A",
+    `DBURL="sqlite:///${dbPath}"`,
+    "-A",
+    `SQLCON="emdb=>sqlite:///${dbPath}"`,
+    ...(opts.auth ? ["-A", "WITH_AUTH"] : []),
+  ];
+  let child: ChildProcess;
+  try {
+    child = spawn("kamailio", args, { detached: true, stdio: ["ignore", logFd, logFd] });
+  } catch (e) {
+    throw new LabExchangeError(`cannot start kamailio: ${(e as Error).message}`);
+  }
+  running.add(child);
+  let spawnError: Error | undefined;
+  child.once("error", (e) => {
+    spawnError = e;
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const log = () => {
+    try {
+      return readFileSync(logPath, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const died = () => {
+    if (spawnError) {
+      return (spawnError as NodeJS.ErrnoException).code === "ENOENT"
+        ? "kamailio is not installed (scripts/install-debian-deps.sh)"
+        : `cannot start kamailio: ${spawnError.message}`;
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const tail = log()
+        .split("\n")
+        .filter((l) => /ERROR|CRITICAL/.test(l))
+        .slice(-8)
+        .join("\n");
+      return `kamailio exited (${child.exitCode ?? child.signalCode}):\n${tail}`;
+    }
+    return undefined;
+  };
+
+  const stop = async () => {
+    killGroup(child, "SIGTERM");
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
+    if (child.exitCode === null && child.signalCode === null && !spawnError) await exited;
+    clearTimeout(timer);
+    // Children of the group may outlive the main process by a moment.
+    killGroup(child, "SIGKILL");
+    running.delete(child);
+    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await probe(host, udpPort, opts.readyTimeoutMs ?? 10_000, died);
+  } catch (e) {
+    const logText = log();
+    await stop();
+    throw e instanceof LabExchangeError ? e : new LabExchangeError(`${e}\n${logText}`);
+  }
+
+  return {
+    host,
+    udpPort,
+    wsPort,
+    dir,
+    table,
+    log,
+    stop,
+    wsUrl: `ws://${host}:${wsPort}`,
+    domain: host,
+    pid: child.pid ?? -1,
+  };
+}

@@ -1,0 +1,74 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkLayers } from "../../scripts/check-layers.ts";
+
+const roots: string[] = [];
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), "layers-"));
+  roots.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
+describe("layer rules", () => {
+  it("accepts imports that follow ARCHITECTURE.md", () => {
+    const root = tree({
+      "audio/tone.ts": 'import { x } from "./g711.ts";\nimport { createSocket } from "node:dgram";',
+      "audio/g711.ts": "export const x = 1;",
+      "sip/ua.ts": 'import { x } from "../audio/g711.ts";\nimport { UserAgent } from "sip.js";',
+      "firmware/controller/reduce.ts": 'import type { AlertClass } from "../alerting/class.ts";',
+      "firmware/alerting/class.ts": "export type AlertClass = string;",
+      "firmware/app/main.ts": 'import "../../sip/ua.ts";\nimport "../../hal/hook.ts";',
+      "hal/hook.ts": 'import { Gpio } from "onoff";',
+      "server/focus.ts": 'import "../sip/ua.ts";\nimport "../audio/g711.ts";',
+    });
+    expect(checkLayers(root)).toEqual([]);
+  });
+
+  it.each([
+    ["hal/hook.ts", 'import { ua } from "../sip/ua.ts";', "hal may not import sip"],
+    ["audio/ring.ts", 'export { x } from "../hal/leds.ts";', "audio may not import hal"],
+    ["sip/ua.ts", 'import "../firmware/controller/reduce.ts";', "sip may not import firmware"],
+    ["firmware/alerting/parse.ts", 'import { readFileSync } from "node:fs";', "is pure"],
+    ["firmware/controller/reduce.ts", 'import { EventEmitter } from "events";', "is pure"],
+    ["firmware/controller/x.ts", 'import { UserAgent } from "sip.js";', "is pure"],
+    ["firmware/controller/y.ts", 'const a = await import("../../audio/tone.ts");', "may not"],
+    ["server/room.ts", 'import "../firmware/alerting/parse.ts";', "server may not import"],
+    ["server/pins.ts", 'const h = require("../hal/hook.ts");', "server may not import hal"],
+    [
+      "sip/boot.ts",
+      'import { run } from "../firmware/app/main.ts";',
+      "nothing imports firmware/app",
+    ],
+    ["hal/ua.ts", 'import { UserAgent } from "sip.js";', "sip.js belongs to"],
+  ])("rejects %s importing %s", (file, text, reason) => {
+    const root = tree({ [file]: text });
+    const violations = checkLayers(root);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]?.file).toBe(file);
+    expect(violations[0]?.reason).toContain(reason);
+  });
+
+  it("the command fails on a violating tree and passes on this repository", () => {
+    const bad = tree({ "hal/keypad.ts": 'import "../audio/tone.ts";' });
+    const run = (root: string) => {
+      try {
+        execFileSync("npx", ["tsx", "scripts/check-layers.ts", root], { stdio: "pipe" });
+        return 0;
+      } catch (e) {
+        return (e as { status: number }).status;
+      }
+    };
+    expect(run(bad)).toBe(1);
+    expect(run(process.cwd())).toBe(0);
+  });
+});
