@@ -1,0 +1,67 @@
+/** The working copy of one transition: the next state and the effects so far. */
+import type { Call } from "./call.ts";
+import type { Effect, JournalEvent, JournalRecord } from "./effects.ts";
+import type { EventType } from "./events.ts";
+import type { Phase, PhoneState } from "./state.ts";
+
+export class Step {
+  readonly fx: Effect[] = [];
+  readonly s: PhoneState;
+
+  constructor(
+    state: PhoneState,
+    readonly at: number,
+    readonly event: EventType,
+  ) {
+    this.s = { ...state };
+  }
+
+  get phase(): Phase {
+    return this.s.phase;
+  }
+
+  set phase(p: Phase) {
+    this.s.phase = p;
+  }
+
+  do(...effects: Effect[]): void {
+    this.fx.push(...effects);
+  }
+
+  ignore(reason: string): void {
+    this.fx.push({ type: "ignored", event: this.event, reason });
+  }
+
+  journal(event: JournalEvent, call?: Call, extra: Partial<JournalRecord> = {}): void {
+    const record: JournalRecord = {
+      at: this.at,
+      event,
+      emergency: call?.alertClass.emergency ?? false,
+      ...(call && { callId: call.id, remote: call.remote, alertClass: call.alertClass.name }),
+      ...extra,
+    };
+    this.fx.push({ type: "journal", record });
+  }
+
+  /** Journals the record that closes an incoming call; for an emergency it is its one outcome. */
+  outcome(event: "answered" | "preempted-into" | "missed" | "refused", call: Call, reason?: string): void {
+    const closes = call.direction === "in" && call.alertClass.emergency;
+    this.journal(event, call, { ...(closes && { outcome: true }), ...(reason && { reason }) });
+    if (event === "missed" && closes) {
+      this.s.missed = [
+        ...this.s.missed,
+        { callId: call.id, remote: call.remote, at: this.at, alertClass: call.alertClass.name },
+      ];
+    }
+  }
+
+  refuse(call: Call, code: 486 | 480 | 603, reason: string): void {
+    this.do({ type: "reject", callId: call.id, code, reason });
+    this.outcome("refused", call, reason);
+  }
+
+  answer(call: Call, how: "answered" | "preempted-into", reason?: string): void {
+    this.do({ type: "answer", callId: call.id });
+    this.outcome(how, call, reason);
+  }
+}
