@@ -25,11 +25,20 @@ export interface ConfigError {
   reason: string;
 }
 
-export type AlertConfigResult = { ok: true; config: AlertConfig } | { ok: false; errors: ConfigError[] };
+export type AlertConfigResult =
+  | { ok: true; config: AlertConfig }
+  | { ok: false; errors: ConfigError[] };
 
 const BUSY: readonly BusyPolicy[] = ["preempt", "call-waiting", "busy"];
 const CLASS_KEYS = new Set([
-  "cadence", "led", "precedence", "whenBusy", "bypassDnd", "ringLevel", "trustedOnly", "emergency",
+  "cadence",
+  "led",
+  "precedence",
+  "whenBusy",
+  "bypassDnd",
+  "ringLevel",
+  "trustedOnly",
+  "emergency",
 ]);
 const RULE_KEYS = new Set(["class", "alertInfo", "priority", "resourcePriorityAtLeast"]);
 const PRIORITIES = ["non-urgent", "normal", "urgent", "emergency"];
@@ -67,7 +76,11 @@ function classFrom(
       errors.push({ path: p, reason: `unknown setting (known: ${[...CLASS_KEYS].join(", ")})` });
     } else if (key === "cadence") {
       if (typeof v === "string" && (v === "ring" || CADENCES[v])) c.cadence = v;
-      else errors.push({ path: p, reason: `unknown cadence (known: ring, ${Object.keys(CADENCES).join(", ")})` });
+      else
+        errors.push({
+          path: p,
+          reason: `unknown cadence (known: ring, ${Object.keys(CADENCES).join(", ")})`,
+        });
     } else if (key === "led") {
       if (!isObject(v) || !LED_NAMES.includes(v.name as LedName)) {
         errors.push({ path: p, reason: `expected { name: ${LED_NAMES.join("|")}, pattern: ... }` });
@@ -102,7 +115,10 @@ function stringList(v: unknown, path: string, errors: ConfigError[]): string[] |
   return undefined;
 }
 
-export function parseAlertConfig(raw: unknown, base: AlertConfig = DEFAULT_ALERT_CONFIG): AlertConfigResult {
+export function parseAlertConfig(
+  raw: unknown,
+  base: AlertConfig = DEFAULT_ALERT_CONFIG,
+): AlertConfigResult {
   const errors: ConfigError[] = [];
   if (raw === undefined || raw === null) return { ok: true, config: base };
   if (!isObject(raw)) return { ok: false, errors: [{ path: "", reason: "expected a mapping" }] };
@@ -120,7 +136,10 @@ export function parseAlertConfig(raw: unknown, base: AlertConfig = DEFAULT_ALERT
       }
       for (const [name, settings] of Object.entries(v)) {
         if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
-          errors.push({ path: `classes.${name}`, reason: "class names are a-z, 0-9 and -, up to 32" });
+          errors.push({
+            path: `classes.${name}`,
+            reason: "class names are a-z, 0-9 and -, up to 32",
+          });
           continue;
         }
         const basis = classes[name] ?? (classes.normal as AlertClass);
@@ -133,14 +152,18 @@ export function parseAlertConfig(raw: unknown, base: AlertConfig = DEFAULT_ALERT
         continue;
       }
       const parsed: AlertRule[] = [];
-      v.forEach((r: unknown, i: number) => {
+      for (const [i, r] of (v as unknown[]).entries()) {
         const path = `rules[${i}]`;
-        if (!isObject(r)) return errors.push({ path, reason: "expected a mapping" });
+        if (!isObject(r)) {
+          errors.push({ path, reason: "expected a mapping" });
+          continue;
+        }
         for (const k of Object.keys(r)) {
           if (!RULE_KEYS.has(k)) errors.push({ path: `${path}.${k}`, reason: "unknown rule key" });
         }
         const rule: AlertRule = { class: String(r.class) };
-        if (typeof r.class !== "string") errors.push({ path: `${path}.class`, reason: "expected a class name" });
+        if (typeof r.class !== "string")
+          errors.push({ path: `${path}.class`, reason: "expected a class name" });
         if (r.alertInfo !== undefined) {
           const l = stringList(r.alertInfo, `${path}.alertInfo`, errors);
           if (l) Object.assign(rule, { alertInfo: l });
@@ -148,26 +171,32 @@ export function parseAlertConfig(raw: unknown, base: AlertConfig = DEFAULT_ALERT
         if (r.priority !== undefined) {
           const l = stringList(r.priority, `${path}.priority`, errors);
           if (l?.every((p) => PRIORITIES.includes(p))) Object.assign(rule, { priority: l });
-          else if (l) errors.push({ path: `${path}.priority`, reason: `expected ${PRIORITIES.join(", ")}` });
+          else if (l)
+            errors.push({ path: `${path}.priority`, reason: `expected ${PRIORITIES.join(", ")}` });
         }
         if (r.resourcePriorityAtLeast !== undefined) {
           const n = r.resourcePriorityAtLeast;
           if (typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 5) {
             Object.assign(rule, { resourcePriorityAtLeast: n });
-          } else errors.push({ path: `${path}.resourcePriorityAtLeast`, reason: "expected 0 to 5" });
+          } else
+            errors.push({ path: `${path}.resourcePriorityAtLeast`, reason: "expected 0 to 5" });
         }
         if (!rule.alertInfo && !rule.priority && rule.resourcePriorityAtLeast === undefined) {
-          errors.push({ path, reason: "a rule needs alertInfo, priority or resourcePriorityAtLeast" });
+          errors.push({
+            path,
+            reason: "a rule needs alertInfo, priority or resourcePriorityAtLeast",
+          });
         }
         parsed.push(rule);
-      });
+      }
       rules = parsed;
     } else {
       errors.push({ path: key, reason: "unknown setting (known: country, classes, rules)" });
     }
   }
   for (const [i, r] of rules.entries()) {
-    if (!classes[r.class]) errors.push({ path: `rules[${i}].class`, reason: `no class named "${r.class}"` });
+    if (!classes[r.class])
+      errors.push({ path: `rules[${i}].class`, reason: `no class named "${r.class}"` });
   }
   return errors.length ? { ok: false, errors } : { ok: true, config: { classes, rules, country } };
 }

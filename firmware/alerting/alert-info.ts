@@ -131,6 +131,7 @@ function parseValue(rawValue: string): AlertInfoValue | undefined {
     if (seg) v.token = collapse(seg);
   }
   if (v.params.info !== undefined && v.params.info !== "") v.info = collapse(v.params.info);
+  if (!v.uri && !v.token && Object.keys(v.params).length === 0) return undefined;
   return v;
 }
 

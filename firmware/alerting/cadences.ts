@@ -29,8 +29,16 @@ export const COUNTRIES: readonly Country[] = ["us", "uk", "de", "cn"];
 
 const on = (ms: number, ...freqs: number[]): ToneSegment => ({ ms, freqs });
 const off = (ms: number): ToneSegment => ({ ms, freqs: [] });
-const loop = (name: string, ...segments: ToneSegment[]): Cadence => ({ name, segments, repeat: true });
-const once = (name: string, ...segments: ToneSegment[]): Cadence => ({ name, segments, repeat: false });
+const loop = (name: string, ...segments: ToneSegment[]): Cadence => ({
+  name,
+  segments,
+  repeat: true,
+});
+const once = (name: string, ...segments: ToneSegment[]): Cadence => ({
+  name,
+  segments,
+  repeat: false,
+});
 
 /** The ringer's signal for every Bellcore pattern (the US ring's pair). */
 const R = [440, 480];
@@ -49,8 +57,24 @@ export const CADENCES: Readonly<Record<string, Cadence>> = Object.fromEntries(
     // Bellcore distinctive ringing (GR-506), ms.
     loop("bellcore-dr1", on(2000, ...R), off(4000)),
     loop("bellcore-dr2", on(800, ...R), off(400), on(800, ...R), off(4000)),
-    loop("bellcore-dr3", on(400, ...R), off(200), on(400, ...R), off(200), on(800, ...R), off(4000)),
-    loop("bellcore-dr4", on(300, ...R), off(200), on(1000, ...R), off(200), on(300, ...R), off(4000)),
+    loop(
+      "bellcore-dr3",
+      on(400, ...R),
+      off(200),
+      on(400, ...R),
+      off(200),
+      on(800, ...R),
+      off(4000),
+    ),
+    loop(
+      "bellcore-dr4",
+      on(300, ...R),
+      off(200),
+      on(1000, ...R),
+      off(200),
+      on(300, ...R),
+      off(4000),
+    ),
     once("bellcore-dr5", on(500, ...R)),
     // A priority call: three short bursts, then a pause shorter than normal ringing.
     loop("priority", on(300, ...R), off(150), on(300, ...R), off(150), on(300, ...R), off(2500)),

@@ -4,7 +4,7 @@
  */
 import { type AlertClass, type AlertConfig, DEFAULT_ALERT_CONFIG } from "./alert-class.ts";
 import { type AlertInfoValue, alertInfoMatches, parseAlertInfo } from "./alert-info.ts";
-import { type Cadence, CADENCES } from "./cadences.ts";
+import { CADENCES, type Cadence } from "./cadences.ts";
 import {
   highestLevel,
   type PriorityValue,
@@ -61,7 +61,11 @@ export function classify(
       }
     }
     if (!matchedBy && rule.priority?.includes(priority)) matchedBy = `priority "${priority}"`;
-    if (!matchedBy && rule.resourcePriorityAtLeast !== undefined && level >= rule.resourcePriorityAtLeast) {
+    if (
+      !matchedBy &&
+      rule.resourcePriorityAtLeast !== undefined &&
+      level >= rule.resourcePriorityAtLeast
+    ) {
       const top = resourcePriority.find((r) => r.level === level);
       matchedBy = `resource-priority "${top?.namespace}.${top?.value}"`;
     }

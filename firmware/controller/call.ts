@@ -30,5 +30,8 @@ export const UA_PREEMPTION = 'preemption ;cause=1 ;text="UA Preemption"';
 
 /** Whether `incoming` may end `current` to reach the user (equal precedence never does). */
 export function mayPreempt(incoming: Call, current: Call): boolean {
-  return incoming.alertClass.whenBusy === "preempt" && incoming.alertClass.precedence > current.alertClass.precedence;
+  return (
+    incoming.alertClass.whenBusy === "preempt" &&
+    incoming.alertClass.precedence > current.alertClass.precedence
+  );
 }

@@ -18,7 +18,12 @@ export type JournalEvent =
   | "dnd-off";
 
 /** Outcomes that close an emergency INVITE; each gets exactly one. */
-export const EMERGENCY_OUTCOMES: readonly JournalEvent[] = ["answered", "preempted-into", "missed", "refused"];
+export const EMERGENCY_OUTCOMES: readonly JournalEvent[] = [
+  "answered",
+  "preempted-into",
+  "missed",
+  "refused",
+];
 
 export interface JournalRecord {
   at: number;

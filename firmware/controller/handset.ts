@@ -59,6 +59,7 @@ export function onFlash(step: Step): void {
     case "ringing":
       return step.ignore("on-hook: a flash needs the handset lifted");
     case "dialing":
+      if (p.digits === "") return step.ignore("nothing dialled yet: the dial tone is already on");
       // Start again: digits cleared, dial tone back.
       step.phase = { kind: "dialing", digits: "" };
       if (step.s.timer) {

@@ -3,7 +3,13 @@
  * after each event the controller emits only what changed. This keeps every
  * rule for what the user sees and hears in one place.
  */
-import { LED, LED_NAMES, type LedName, type LedPattern, sameLedPattern } from "../alerting/led-pattern.ts";
+import {
+  LED,
+  LED_NAMES,
+  type LedName,
+  type LedPattern,
+  sameLedPattern,
+} from "../alerting/led-pattern.ts";
 import type { Effect } from "./effects.ts";
 import type { Outputs, PhoneState } from "./state.ts";
 

@@ -8,7 +8,7 @@ import { onFlash, onHook, onKey, onTimer } from "./handset.ts";
 import { onIncoming } from "./incoming.ts";
 import { outputEffects } from "./outputs.ts";
 import { onRemoteAnswered, onRemoteEnded, onRemoteRinging } from "./remote.ts";
-import type { PhoneState } from "./state.ts";
+import { initialState, type PhoneState } from "./state.ts";
 import { Step } from "./step.ts";
 
 function assertNever(x: never): never {
@@ -56,4 +56,14 @@ export function transition(state: PhoneState, ev: PhoneEvent): [PhoneState, Effe
   const [out, fx] = outputEffects(step.s);
   step.s.out = out;
   return [step.s, [...step.fx, ...fx]];
+}
+
+/**
+ * The effects that make the phone show what a (restored) state says, from
+ * everything off: called once at start, e.g. to relight the emergency LED for
+ * a missed emergency that was not acknowledged before a restart.
+ */
+export function boot(state: PhoneState): [PhoneState, Effect[]] {
+  const [out, fx] = outputEffects({ ...state, out: initialState(state.config).out });
+  return [{ ...state, out }, fx];
 }

@@ -28,7 +28,14 @@ export type Phase =
   | { kind: "hungUp"; waiting?: Call };
 
 export type PhaseKind = Phase["kind"];
-export const PHASE_KINDS: readonly PhaseKind[] = ["idle", "ringing", "dialing", "calling", "talking", "hungUp"];
+export const PHASE_KINDS: readonly PhaseKind[] = [
+  "idle",
+  "ringing",
+  "dialing",
+  "calling",
+  "talking",
+  "hungUp",
+];
 
 export interface MissedEmergency {
   callId: string;

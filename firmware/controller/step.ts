@@ -44,7 +44,11 @@ export class Step {
   }
 
   /** Journals the record that closes an incoming call; for an emergency it is its one outcome. */
-  outcome(event: "answered" | "preempted-into" | "missed" | "refused", call: Call, reason?: string): void {
+  outcome(
+    event: "answered" | "preempted-into" | "missed" | "refused",
+    call: Call,
+    reason?: string,
+  ): void {
     const closes = call.direction === "in" && call.alertClass.emergency;
     this.journal(event, call, { ...(closes && { outcome: true }), ...(reason && { reason }) });
     if (event === "missed" && closes) {

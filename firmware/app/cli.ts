@@ -1,0 +1,42 @@
+/** The `deskphone` command: one entry, a subcommand each. */
+import { readFileSync } from "node:fs";
+import { CLASSIFY_USAGE, type CliIO, classifyAlertCommand } from "./classify-alert.ts";
+
+const USAGE = `usage: deskphone <command> [options]
+
+Commands:
+  classify-alert   print what the phone does with an incoming call's Alert-Info,
+                   Priority and Resource-Priority headers (JSON)
+
+  deskphone <command> --help    more about one command
+  deskphone --version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
+export function main(argv: string[], io: CliIO): number {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "classify-alert":
+      return classifyAlertCommand(rest, io);
+    case "--version":
+    case "-v":
+      io.out(`deskphone ${version()}\n`);
+      return 0;
+    case "--help":
+    case "-h":
+      io.out(USAGE);
+      return 0;
+    case undefined:
+      io.err(USAGE);
+      return 2;
+    default:
+      io.err(`deskphone: unknown command "${cmd}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+export { CLASSIFY_USAGE };
