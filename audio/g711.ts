@@ -78,13 +78,21 @@ const DECODE = { pcmu: decodeTable(ulawToLinear), pcma: decodeTable(alawToLinear
 
 export type G711Law = "pcmu" | "pcma";
 
-export function encodeG711(law: G711Law, pcm: Int16Array, out = new Uint8Array(pcm.length)): Uint8Array {
+export function encodeG711(
+  law: G711Law,
+  pcm: Int16Array,
+  out = new Uint8Array(pcm.length),
+): Uint8Array {
   const t = ENCODE[law];
   for (let i = 0; i < pcm.length; i++) out[i] = t[(pcm[i] as number) & 0xffff] as number;
   return out;
 }
 
-export function decodeG711(law: G711Law, codes: Uint8Array, out = new Int16Array(codes.length)): Int16Array {
+export function decodeG711(
+  law: G711Law,
+  codes: Uint8Array,
+  out = new Int16Array(codes.length),
+): Int16Array {
   const t = DECODE[law];
   for (let i = 0; i < codes.length; i++) out[i] = t[codes[i] as number] as number;
   return out;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { decodeG711, encodeG711, silenceCode } from "../../audio/g711.ts";
-import { refAlawCompress, refAlawExpand, refUlawCompress, refUlawExpand } from "../support/g711-reference.ts";
+import {
+  refAlawCompress,
+  refAlawExpand,
+  refUlawCompress,
+  refUlawExpand,
+} from "../support/g711-reference.ts";
 
 const ALL_LINEAR = Int16Array.from({ length: 65536 }, (_, i) => i - 32768);
 const ALL_CODES = Uint8Array.from({ length: 256 }, (_, i) => i);
