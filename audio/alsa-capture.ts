@@ -22,7 +22,7 @@ export class AlsaCapture extends EventEmitter<{
   readonly rate: number;
   private child: ChildProcess | undefined;
   private wanted = false;
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private reported = false;
   private backoffMs = 250;
   private reopenTimer: NodeJS.Timeout | undefined;

@@ -1,0 +1,117 @@
+/** Two RTP sessions on loopback exchange tones through G.711, the jitter buffer and a lossy relay. */
+import { afterAll, describe, expect, it } from "vitest";
+import { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { RtpSession } from "../../audio/rtp-session.ts";
+import { ToneSource } from "../../audio/tone-source.ts";
+import { alsaLab } from "../support/alsa-lab.ts";
+import { lossyRelay } from "../support/lossy-relay.ts";
+import { analyse } from "../support/tone-analyser.ts";
+
+const lab = alsaLab();
+afterAll(() => lab.cleanup());
+
+const tone = (hz: number) =>
+  new ToneSource({ segments: [{ ms: 1000, freqs: [hz], levelDb: -10 }], repeat: true });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("RTP media between two sessions", () => {
+  it("a tone crosses both ways with loss and reordering; concealment fills the holes", async () => {
+    const opts = {
+      localAddress: "127.0.0.1",
+      portRange: [20000, 29998] as [number, number],
+      rtcpIntervalMs: 300,
+    };
+    const a = await RtpSession.open(opts);
+    const b = await RtpSession.open({ ...opts, codec: { law: "pcma", payloadType: 8 } });
+    a.setCodec({ law: "pcma", payloadType: 8 });
+    // A→B loses 1 packet in 12 and 2 in a row every 50th; every 7th is held back one place.
+    const relay = await lossyRelay(a, b, {
+      drop: (i) => i % 12 === 0 || i % 50 === 0 || i % 50 === 1,
+      reorderEvery: 7,
+    });
+    // RTCP travels directly (relay only carries RTP); media goes via the relay.
+    a.setRemote("127.0.0.1", relay.portForA);
+    b.setRemote("127.0.0.1", relay.portForB);
+    const earB = new AlsaPlayback({ device: "earpiece", env: lab.env, idleCloseMs: 60_000 });
+    const earA = new AlsaPlayback({ device: "earpiece2", env: lab.env, idleCloseMs: 60_000 });
+    earB.play(b);
+    earA.play(a);
+    a.startSending(tone(1000));
+    b.startSending(tone(600));
+    await sleep(3000);
+    a.stopSending();
+    b.stopSending();
+    await sleep(200);
+    await earA.close();
+    await earB.close();
+    const statsA = a.stats();
+    const statsB = b.stats();
+    a.close();
+    b.close();
+    relay.close();
+
+    expect(relay.stats.dropped).toBeGreaterThan(10);
+    expect(relay.stats.reordered).toBeGreaterThan(5);
+    expect(statsB.lost).toBeGreaterThanOrEqual(relay.stats.dropped - 2);
+    expect(statsB.concealed).toBeGreaterThan(5);
+    expect(statsB.received).toBeGreaterThan(100);
+
+    for (const [device, hz] of [
+      ["earpiece", 1000],
+      ["earpiece2", 600],
+    ] as const) {
+      const heard = analyse(lab.played(device), 8000);
+      const trace = JSON.stringify(heard.map((s) => [s.on, s.ms]));
+      const sound = heard.filter((s) => s.on);
+      // Nearly all of the 3 s is heard: losses were concealed, not heard as gaps.
+      expect(
+        sound.reduce((t, s) => t + s.ms, 0),
+        trace,
+      ).toBeGreaterThan(2800);
+      for (const s of sound.filter((x) => x.ms > 200)) {
+        expect(Math.abs((s.freqs[0] ?? 0) - hz) / hz, trace).toBeLessThan(0.02);
+      }
+      // No silence inside the tone longer than the concealment limit (60 ms).
+      const first = heard.findIndex((s) => s.on);
+      const inner = heard.slice(first, -1).filter((s) => !s.on);
+      expect(
+        inner.filter((s) => s.ms > 60),
+        trace,
+      ).toEqual([]);
+    }
+    expect(statsA.received).toBeGreaterThan(140);
+  }, 20_000);
+
+  it("sends DTMF as RFC 4733 events and exchanges RTCP reports", async () => {
+    const opts = { localAddress: "127.0.0.1", telephoneEventPt: 101, rtcpIntervalMs: 200 };
+    const a = await RtpSession.open(opts);
+    const b = await RtpSession.open(opts);
+    a.setRemote("127.0.0.1", b.port);
+    b.setRemote("127.0.0.1", a.port);
+    const digits: string[] = [];
+    b.on("dtmf", (d) => digits.push(d));
+    a.startSending(tone(440));
+    b.startSending(tone(440));
+    await a.sendDtmf("5");
+    await a.sendDtmf("#", 60);
+    await sleep(700);
+    const report = a.stats().remoteReport;
+    a.close();
+    b.close();
+    expect(digits).toEqual(["5", "#"]);
+    expect(report?.type).toBe("SR");
+    expect(report?.blocks[0]?.cumulativeLost).toBe(0);
+    await expect(a.sendDtmf("x")).rejects.toThrow();
+  });
+
+  it("releases its ports on close", async () => {
+    const a = await RtpSession.open({ localAddress: "127.0.0.1", portRange: [31000, 31000] });
+    expect(a.port).toBe(31000);
+    await expect(
+      RtpSession.open({ localAddress: "127.0.0.1", portRange: [31000, 31000] }),
+    ).rejects.toThrow(/no free RTP port/);
+    a.close();
+    const again = await RtpSession.open({ localAddress: "127.0.0.1", portRange: [31000, 31000] });
+    again.close();
+  });
+});
