@@ -5,13 +5,21 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { AlsaDeviceError, describeAlsaFailure, spawnAlsa } from "./alsa-process.ts";
+import {
+  AlsaDeviceError,
+  type AlsaProcessOptions,
+  describeAlsaFailure,
+  spawnAlsa,
+} from "./alsa-process.ts";
 import { frameSamples } from "./frame-source.ts";
 
 export interface AlsaCaptureOptions {
   device: string;
   rate?: number;
   env?: NodeJS.ProcessEnv;
+  alsa?: Pick<AlsaProcessOptions, "periodUs" | "bufferUs">;
+  /** Samples per emitted frame (default 20 ms). */
+  frameSamples?: number;
 }
 
 export class AlsaCapture extends EventEmitter<{
@@ -31,7 +39,7 @@ export class AlsaCapture extends EventEmitter<{
   constructor(private readonly o: AlsaCaptureOptions) {
     super();
     this.rate = o.rate ?? 8000;
-    this.frameBytes = frameSamples(this.rate) * 2;
+    this.frameBytes = (o.frameSamples ?? frameSamples(this.rate)) * 2;
   }
 
   start(): void {
@@ -77,10 +85,10 @@ export class AlsaCapture extends EventEmitter<{
       }
       this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
       while (this.pending.length >= this.frameBytes) {
-        const bytes = this.pending.subarray(0, this.frameBytes);
-        this.pending = this.pending.subarray(this.frameBytes);
+        // Copied into its own aligned buffer (little-endian hosts: S16_LE as is).
         const frame = new Int16Array(this.frameBytes / 2);
-        for (let i = 0; i < frame.length; i++) frame[i] = bytes.readInt16LE(i * 2);
+        new Uint8Array(frame.buffer).set(this.pending.subarray(0, this.frameBytes));
+        this.pending = this.pending.subarray(this.frameBytes);
         this.emit("frame", frame);
       }
     });

@@ -3,7 +3,7 @@
  *
  * Behaviour:
  * - Frames are pulled from the current source and written paced on the
- *   monotonic clock, `leadFrames` (1–3) frames of 20 ms ahead of real time:
+ *   monotonic clock, `leadFrames` (1–3) frames (20 ms by default) ahead of real time:
  *   latency stays a few frames, never seconds of piped audio.
  * - The device stays open for the whole ring or call; between sources, and
  *   after a source ends, silence is written rather than closing. It closes
@@ -29,6 +29,8 @@ export interface AlsaPlaybackOptions {
   rate?: number;
   /** Frames written ahead of real time (1–3). */
   leadFrames?: number;
+  /** The size of a written frame, ms (default 20; the ringer can use 5 for a faster start). */
+  frameMs?: number;
   /** false: write as fast as the device takes (file devices in tests, batch rendering). */
   paced?: boolean;
   idleCloseMs?: number;
@@ -36,7 +38,6 @@ export interface AlsaPlaybackOptions {
   alsa?: Pick<AlsaProcessOptions, "periodUs" | "bufferUs">;
 }
 
-const FRAME_MS = 20;
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 export class AlsaPlayback extends EventEmitter<{
@@ -52,6 +53,7 @@ export class AlsaPlayback extends EventEmitter<{
   private startedAt = 0;
   private written = 0;
   private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
   private backoffMs = 250;
@@ -60,12 +62,16 @@ export class AlsaPlayback extends EventEmitter<{
   private openedAt = 0;
   private closing = false;
   private readonly frame: Int16Array;
+  private readonly frameMs: number;
+  /** Underruns aplay reported (and recovered from). */
+  underruns = 0;
 
   constructor(private readonly o: AlsaPlaybackOptions) {
     super();
     this.device = o.device;
     this.rate = o.rate ?? 8000;
-    this.frame = new Int16Array(frameSamples(this.rate, FRAME_MS));
+    this.frameMs = o.frameMs ?? 20;
+    this.frame = new Int16Array(frameSamples(this.rate, this.frameMs));
   }
 
   get isOpen(): boolean {
@@ -93,8 +99,7 @@ export class AlsaPlayback extends EventEmitter<{
     clearTimeout(this.idleTimer);
     clearTimeout(this.reopenTimer);
     this.reopenTimer = undefined;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTicking();
     const child = this.child;
     if (!child) return Promise.resolve();
     this.closing = true;
@@ -126,7 +131,17 @@ export class AlsaPlayback extends EventEmitter<{
     this.child = child;
     this.openedAt = nowMs();
     child.stderr?.on("data", (d) => {
-      this.stderr = (this.stderr + d).slice(-2000);
+      const text = String(d);
+      // aplay recovers an underrun itself and says "underrun!!!". The device
+      // restarted late, so the pacing clock restarts too; otherwise every
+      // underrun would add its length to the latency for good.
+      const underruns = text.match(/underrun!!!/g)?.length ?? 0;
+      if (underruns > 0) {
+        this.underruns += underruns;
+        this.startedAt = nowMs();
+        this.written = 0;
+      }
+      this.stderr = (this.stderr + text).slice(-2000);
     });
     child.stdin?.on("error", () => {}); // EPIPE when the child dies: handled on exit
     child.once("error", (e) => {
@@ -137,8 +152,7 @@ export class AlsaPlayback extends EventEmitter<{
     });
     child.once("exit", (code) => {
       this.child = undefined;
-      clearInterval(this.timer);
-      this.timer = undefined;
+      this.stopTicking();
       this.emit("close");
       if (this.closing) return;
       this.failed(describeAlsaFailure(this.device, this.stderr, code));
@@ -155,8 +169,8 @@ export class AlsaPlayback extends EventEmitter<{
     this.written = 0;
     if (this.o.paced === false) this.pump();
     else {
+      this.ticking = true;
       this.tick();
-      this.timer = setInterval(() => this.tick(), 5);
     }
   }
 
@@ -185,21 +199,33 @@ export class AlsaPlayback extends EventEmitter<{
     return Buffer.from(f.buffer.slice(0), 0, f.byteLength);
   }
 
-  /** Paced: writes the frames due on the monotonic clock, `leadFrames` ahead. */
+  private stopTicking(): void {
+    this.ticking = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Paced: writes the frames due on the monotonic clock, `leadFrames` ahead,
+   * then sleeps until the next frame is due (one wake-up per frame).
+   */
   private tick(): void {
     const child = this.child;
-    if (!child?.stdin?.writable) return;
+    if (!this.ticking || !child?.stdin?.writable) return;
     const lead = Math.min(3, Math.max(1, this.o.leadFrames ?? 2));
-    const due = Math.floor((nowMs() - this.startedAt) / FRAME_MS) + lead - this.written;
+    const elapsed = nowMs() - this.startedAt;
+    const due = Math.floor(elapsed / this.frameMs) + lead - this.written;
     if (due > lead + 5) {
       // The loop stalled: skip what is late rather than bursting it out.
       this.written += due - lead;
-      return;
+    } else {
+      for (let i = 0; i < due; i++) {
+        child.stdin.write(this.nextFrame());
+        this.written++;
+      }
     }
-    for (let i = 0; i < due; i++) {
-      child.stdin.write(this.nextFrame());
-      this.written++;
-    }
+    const next = (this.written - lead + 1) * this.frameMs - (nowMs() - this.startedAt);
+    this.timer = setTimeout(() => this.tick(), Math.max(1, next));
   }
 
   /** Unpaced: writes until the source ends or the pipe is full. */

@@ -50,6 +50,10 @@ export function spawnAlsa(o: AlsaProcessOptions): ChildProcess {
     String(o.rate),
     `--period-time=${o.periodUs ?? 20_000}`,
     `--buffer-time=${o.bufferUs ?? 60_000}`,
+    // Start the device as soon as the first period is written, not when the
+    // buffer is full: otherwise a paced writer keeps the whole buffer queued
+    // (60 ms of latency for ever).
+    ...(o.direction === "playback" ? ["--start-delay=1"] : []),
   ];
   return spawn(tool, args, {
     env: o.env ?? process.env,

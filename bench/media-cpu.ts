@@ -1,0 +1,93 @@
+/**
+ * Benchmark: CPU of one full-duplex G.711 call's media on the phone side —
+ * microphone capture (arecord), encoding and sending RTP, receiving through
+ * the jitter buffer, decoding and playing on the earpiece (aplay) — measured
+ * over MEDIA_SECONDS (default 30) and reported per minute of call, on the
+ * JACK rig (bench/jack-rig.ts). The far end runs in another process and is
+ * not counted. Prints; asserts nothing.
+ *
+ *   npm run bench:media
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { AlsaCapture } from "../audio/alsa-capture.ts";
+import { AlsaPlayback } from "../audio/alsa-playback.ts";
+import { RtpSession } from "../audio/rtp-session.ts";
+import { startJackRig } from "./jack-rig.ts";
+
+const SECONDS = Number(process.env.MEDIA_SECONDS ?? 30);
+const TICK = 100 / 1; // clock ticks per second for /proc stat (getconf CLK_TCK is 100 on Linux)
+
+function childCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+// A real-time paced virtual sound card: a file-backed ALSA device would be
+// read and written as fast as the CPU allows, which is not what a call does.
+const rig = await startJackRig();
+const env = rig.env;
+
+const session = await RtpSession.open({ localAddress: "127.0.0.1" });
+const far = spawn(process.execPath, ["--import", "tsx", "bench/far-end.ts", String(session.port)], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const farPort = await new Promise<number>((resolve) =>
+  far.stdout?.once("data", (d) => resolve(Number(String(d).trim()))),
+);
+session.setRemote("127.0.0.1", farPort);
+
+const ear = new AlsaPlayback({ device: "ring", env, idleCloseMs: 3_600_000 });
+const mic = new AlsaCapture({ device: "tap", env });
+mic.on("frame", (f) => session.sendFrame(f));
+for (const d of [ear, mic]) d.on("error", (e) => console.error(e.message));
+ear.play(session);
+mic.start();
+await new Promise((r) => setTimeout(r, 1000)); // settle
+
+const pids = () => {
+  // biome-ignore lint/suspicious/noExplicitAny: reaching the children for /proc accounting
+  const e = ear as any;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  const m = mic as any;
+  return [e.child?.pid, m.child?.pid] as (number | undefined)[];
+};
+const [earPid, micPid] = pids();
+const c0 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
+const u0 = process.cpuUsage();
+const t0 = performance.now();
+await new Promise((r) => setTimeout(r, SECONDS * 1000));
+const wall = (performance.now() - t0) / 1000;
+const u = process.cpuUsage(u0);
+const c1 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
+const stats = session.stats();
+
+const node = (u.user + u.system) / 1e6;
+const aplayCpu = (c1[0] as number) - (c0[0] as number);
+const arecordCpu = (c1[1] as number) - (c0[1] as number);
+const pct = (s: number) => `${((100 * s) / wall).toFixed(2)} % of one core`;
+const perMin = (s: number) => `${((60 * s) / wall).toFixed(2)} CPU-s per minute`;
+console.log(
+  `media CPU, one full-duplex G.711 call, ${wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}`,
+);
+console.log(`  node (RTP, G.711, jitter buffer, pacing): ${pct(node)}, ${perMin(node)}`);
+console.log(`  aplay (earpiece):                          ${pct(aplayCpu)} (/proc, 10 ms ticks)`);
+console.log(`  arecord (microphone):                      ${pct(arecordCpu)} (/proc, 10 ms ticks)`);
+console.log(
+  `  total:                                     ${pct(node + aplayCpu + arecordCpu)}, ${perMin(node + aplayCpu + arecordCpu)}`,
+);
+console.log(
+  `  packets sent ${stats.sent}, received ${stats.received}, lost ${stats.lost}, concealed ${stats.concealed}, jitter ${stats.jitterMs.toFixed(2)} ms`,
+);
+
+await ear.close();
+await mic.stop();
+session.close();
+far.kill("SIGTERM");
+rig.stop();

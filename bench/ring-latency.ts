@@ -1,0 +1,120 @@
+/**
+ * Benchmark: time from "ring now" (AlsaPlayback.play) to the first tone
+ * sample leaving ALSA, on a real-time paced virtual device (JACK dummy
+ * driver + ALSA jack plugin). Prints figures; asserts nothing.
+ *
+ *   npm run bench:ring
+ */
+import { AlsaCapture } from "../audio/alsa-capture.ts";
+import { AlsaPlayback } from "../audio/alsa-playback.ts";
+import { SILENCE } from "../audio/frame-source.ts";
+import { ToneSource } from "../audio/tone-source.ts";
+import { CADENCES, type Cadence } from "../firmware/alerting/cadences.ts";
+import { startJackRig } from "./jack-rig.ts";
+
+const RATE = Number(process.env.RING_RATE ?? 8000);
+const FRAME_MS = Number(process.env.RING_FRAME_MS ?? 20);
+const LEAD = Number(process.env.RING_LEAD ?? 2);
+const ALSA = {
+  periodUs: Number(process.env.RING_PERIOD_US ?? 20_000),
+  bufferUs: Number(process.env.RING_BUFFER_US ?? 60_000),
+};
+const TAP_FRAME = 8; // 1 ms frames from the tap
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
+  return { n: s.length, min: s[0] as number, median: q(0.5), p90: q(0.9), max: s.at(-1) as number };
+}
+const fmt = (o: ReturnType<typeof stats>) =>
+  `n=${o.n} min ${o.min.toFixed(1)} ms, median ${o.median.toFixed(1)} ms, p90 ${o.p90.toFixed(1)} ms, max ${o.max.toFixed(1)} ms`;
+
+const rig = await startJackRig();
+const tap = new AlsaCapture({
+  device: "tap",
+  rate: RATE,
+  env: rig.env,
+  frameSamples: TAP_FRAME,
+  alsa: { periodUs: 1000, bufferUs: 4000 },
+});
+let waiting: ((t: number) => void) | undefined;
+tap.on("frame", (f) => {
+  const at = now();
+  if (!waiting) return;
+  const k = f.findIndex((v) => Math.abs(v) > 200);
+  // The sample left ALSA (TAP_FRAME - k) samples before its 1 ms frame was complete.
+  if (k >= 0) {
+    const w = waiting;
+    waiting = undefined;
+    w(at - ((TAP_FRAME - k) * 1000) / RATE);
+  }
+});
+tap.on("error", (e) => console.error(e.message));
+tap.start();
+await sleep(500);
+
+const emergency = CADENCES.emergency as Cadence;
+async function measure(player: AlsaPlayback, cold: boolean): Promise<number> {
+  const heard = new Promise<number>((r) => {
+    waiting = r;
+  });
+  const t0 = now();
+  player.play(new ToneSource(emergency, { rate: RATE, rampMs: 0 }));
+  const t1 = await Promise.race([heard, sleep(3000).then(() => Number.NaN)]);
+  player.stop();
+  if (cold) await player.close();
+  return t1 - t0;
+}
+
+const warm: number[] = [];
+const ringer = new AlsaPlayback({
+  device: "ring",
+  rate: RATE,
+  env: rig.env,
+  idleCloseMs: 60_000,
+  frameMs: FRAME_MS,
+  leadFrames: LEAD,
+  alsa: ALSA,
+});
+ringer.on("error", (e) => console.error(e.message));
+ringer.play(SILENCE);
+await sleep(500);
+for (let i = 0; i < 20; i++) {
+  warm.push(await measure(ringer, false));
+  ringer.play(SILENCE);
+  await sleep(150 + Math.random() * 100);
+}
+await ringer.close();
+
+const cold: number[] = [];
+for (let i = 0; i < 10; i++) {
+  const p = new AlsaPlayback({
+    device: "ring",
+    rate: RATE,
+    env: rig.env,
+    frameMs: FRAME_MS,
+    leadFrames: LEAD,
+    alsa: ALSA,
+  });
+  cold.push(await measure(p, true));
+  await sleep(200);
+}
+await tap.stop();
+rig.stop();
+
+console.log(
+  `ring latency, JACK dummy ${rig.periodMs.toFixed(2)} ms periods, ALSA jack plugin, ${RATE} Hz, ` +
+    `writes of ${FRAME_MS} ms, ${LEAD} ahead, ALSA period ${ALSA.periodUs / 1000} ms, buffer ${ALSA.bufferUs / 1000} ms, tap resolution 1 ms`,
+);
+
+console.log(
+  `  device already open (ringer kept open): ${fmt(stats(warm.filter(Number.isFinite)))}`,
+);
+console.log(
+  `  device closed (aplay started by play):  ${fmt(stats(cold.filter(Number.isFinite)))}`,
+);
+console.log(
+  `  lost measurements: ${warm.filter((x) => !Number.isFinite(x)).length + cold.filter((x) => !Number.isFinite(x)).length}`,
+);
