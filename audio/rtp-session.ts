@@ -98,6 +98,7 @@ export class RtpSession
   private dtmfBusy = Promise.resolve();
   private remoteReport: RtcpReport | undefined;
   private closed = false;
+  private telephoneEventPt: number | undefined;
 
   private constructor(
     private readonly rtp: Socket,
@@ -109,6 +110,7 @@ export class RtpSession
     this.address = rtp.address().address;
     this.codec = o.codec ?? { law: "pcmu", payloadType: 0 };
     this.jb = new JitterBuffer(o.jitter);
+    this.telephoneEventPt = o.telephoneEventPt;
     rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo.address, rinfo.port));
     rtcp.on("message", (msg) => this.onRtcp(msg));
     for (const s of [rtp, rtcp]) s.on("error", (e) => this.emit("error", e));
@@ -156,6 +158,11 @@ export class RtpSession
 
   setCodec(codec: RtpCodec): void {
     this.codec = codec;
+  }
+
+  /** The negotiated telephone-event payload type (RFC 4733), or none. */
+  setTelephoneEvent(pt: number | undefined): void {
+    this.telephoneEventPt = pt;
   }
 
   /** SDP direction (RFC 3264 §5.1, hold in §8.4): what we send and play. */
@@ -222,7 +229,7 @@ export class RtpSession
 
   /** Sends a DTMF digit as RFC 4733 events (§2.5.1), `durationMs` long. */
   sendDtmf(digit: string, durationMs = 100): Promise<void> {
-    const pt = this.o.telephoneEventPt;
+    const pt = this.telephoneEventPt;
     if (pt === undefined) return Promise.reject(new Error("telephone-event was not negotiated"));
     try {
       encodeTelephoneEvent({ digit, end: false, volume: 10, duration: 0 }); // validates the digit
@@ -346,6 +353,11 @@ export class RtpSession
       return true;
     }
     return this.jb.read(out);
+  }
+
+  /** The current direction (RFC 3264). */
+  get mediaDirection(): MediaDirection {
+    return this.direction;
   }
 
   stats(): RtpStats {

@@ -1,0 +1,286 @@
+/**
+ * The running phone: feeds SIP and handset events to the call controller and
+ * carries out the effects it returns. All wiring of controller, SIP agent,
+ * audio devices, LEDs and journal is here.
+ */
+import { EventEmitter } from "node:events";
+import type { AlsaCapture } from "../../audio/alsa-capture.ts";
+import type { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import type { FrameSource } from "../../audio/frame-source.ts";
+import { FrameMixer } from "../../audio/mixer.ts";
+import { downsample, upsampled } from "../../audio/resample.ts";
+import type { RtpSession } from "../../audio/rtp-session.ts";
+import { ToneSource } from "../../audio/tone-source.ts";
+import type { PhoneAgent } from "../../sip/phone-agent.ts";
+import { type AlertConfig, DEFAULT_ALERT_CONFIG } from "../alerting/alert-class.ts";
+import { callProgressTones } from "../alerting/cadences.ts";
+import { classify } from "../alerting/classify.ts";
+import type { LedName, LedPattern } from "../alerting/led-pattern.ts";
+import { alertFrom } from "../controller/call.ts";
+import type { Effect, JournalRecord } from "../controller/effects.ts";
+import type { Key, PhoneEvent } from "../controller/events.ts";
+import { boot, transition } from "../controller/reduce.ts";
+import {
+  type ControllerConfig,
+  DEFAULT_CONTROLLER_CONFIG,
+  initialState,
+  type MissedEmergency,
+  type PhoneState,
+} from "../controller/state.ts";
+
+export interface LedOutput {
+  set(name: LedName, pattern: LedPattern): void;
+}
+
+export interface JournalSink {
+  append(record: JournalRecord): void;
+}
+
+export interface PhoneParts {
+  agent: PhoneAgent;
+  alertConfig?: AlertConfig;
+  controller?: Partial<ControllerConfig>;
+  ringer?: AlsaPlayback;
+  earpiece?: AlsaPlayback;
+  /** The handset microphone: an ALSA capture device, or any source (tests, bench). */
+  microphone?: AlsaCapture | FrameSource;
+  /** The user's ringer volume, dB (an alert class with ringLevel "full" ignores it). */
+  ringerVolumeDb?: number;
+  leds?: LedOutput;
+  journal?: JournalSink;
+  restored?: { missed?: readonly MissedEmergency[]; dnd?: boolean };
+  log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+}
+
+const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state: [PhoneState] }> {
+  private s: PhoneState;
+  private readonly alertConfig: AlertConfig;
+  private readonly earMix = new FrameMixer();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private audioCall: string | undefined;
+  private readonly log: NonNullable<PhoneParts["log"]>;
+
+  constructor(private readonly p: PhoneParts) {
+    super();
+    this.alertConfig = p.alertConfig ?? DEFAULT_ALERT_CONFIG;
+    this.log = p.log ?? (() => {});
+    this.s = initialState(
+      {
+        ...DEFAULT_CONTROLLER_CONFIG,
+        tones: callProgressTones(this.alertConfig.country),
+        ...p.controller,
+      },
+      p.restored,
+    );
+    const a = p.agent;
+    a.on("incoming", (c) => {
+      const cls = classify(
+        {
+          alertInfo: c.alertInfo,
+          ...(c.priority !== undefined && { priority: c.priority }),
+          resourcePriority: c.resourcePriority,
+          trusted: c.trusted,
+        },
+        this.alertConfig,
+      );
+      if (cls.untrustedIgnored.length) {
+        this.log(
+          "warn",
+          `call ${c.callId} from ${c.remote}: ${cls.untrustedIgnored.join(", ")} not honoured from an untrusted source`,
+        );
+      }
+      this.dispatch({
+        type: "incoming",
+        at: monotonicMs(),
+        callId: c.callId,
+        remote: c.remote,
+        alert: alertFrom(cls),
+      });
+    });
+    a.on("remote-ringing", (callId) =>
+      this.dispatch({ type: "remote-ringing", at: monotonicMs(), callId }),
+    );
+    a.on("remote-answered", (callId) =>
+      this.dispatch({ type: "remote-answered", at: monotonicMs(), callId }),
+    );
+    a.on("remote-ended", (callId, cause, code) =>
+      this.dispatch({
+        type: "remote-ended",
+        at: monotonicMs(),
+        callId,
+        cause,
+        ...(code && { code }),
+      }),
+    );
+    a.on("registration", (state) =>
+      this.dispatch({
+        type: "registration",
+        at: monotonicMs(),
+        registered: state === "registered",
+      }),
+    );
+    a.on("media", (callId) => {
+      if (callId === this.audioCall) this.connectAudio(callId);
+    });
+    const mic = p.microphone;
+    if (mic && "on" in mic) {
+      mic.on("frame", (f) => {
+        if (!this.audioCall) return;
+        const frame = mic.rate === 8000 ? f : downsample(f, mic.rate, 8000);
+        this.p.agent.media(this.audioCall)?.sendFrame(frame);
+      });
+      mic.on("error", (e) => this.log("error", e.message));
+    }
+    for (const dev of [p.ringer, p.earpiece]) dev?.on("error", (e) => this.log("error", e.message));
+  }
+
+  get state(): PhoneState {
+    return this.s;
+  }
+
+  start(): void {
+    const [s, fx] = boot(this.s);
+    this.s = s;
+    this.run(fx);
+    this.p.agent.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers.values()) clearTimeout(t);
+    await this.p.agent.stop();
+    const mic = this.p.microphone;
+    if (mic && "stop" in mic) await mic.stop();
+    await Promise.all([this.p.ringer?.close(), this.p.earpiece?.close()]);
+  }
+
+  /** Handset events, from the HAL or the bench. */
+  hook(offHook: boolean): void {
+    this.dispatch({ type: "hook", at: monotonicMs(), offHook });
+  }
+  flash(): void {
+    this.dispatch({ type: "flash", at: monotonicMs() });
+  }
+  key(key: Key): void {
+    this.dispatch({ type: "key", at: monotonicMs(), key });
+  }
+
+  dispatch(ev: PhoneEvent): void {
+    const [s, fx] = transition(this.s, ev);
+    this.s = s;
+    this.run(fx);
+    this.emit("effects", ev, fx);
+    this.emit("state", s);
+  }
+
+  private run(fx: Effect[]): void {
+    for (const e of fx) {
+      try {
+        this.carryOut(e);
+      } catch (err) {
+        // One failing part never stops the others (the ring still flashes the LEDs).
+        this.log("error", `${e.type} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private carryOut(e: Effect): void {
+    const a = this.p.agent;
+    switch (e.type) {
+      case "send-ringing":
+        return a.ringing(e.callId);
+      case "reject":
+        return a.reject(e.callId, e.code, e.reason);
+      case "answer":
+        void a.answer(e.callId);
+        return;
+      case "end-call":
+        return a.hangUp(e.callId, e.reason);
+      case "cancel":
+        return a.hangUp(e.callId);
+      case "dial":
+        return a.dial(e.callId, e.target);
+      case "hold":
+        return a.hold(e.callId, true);
+      case "resume":
+        return a.hold(e.callId, false);
+      case "send-dtmf":
+        return a.sendDtmf(e.callId, e.digit);
+      case "ringer": {
+        const r = this.p.ringer;
+        const gainDb = e.level === "full" ? 0 : (this.p.ringerVolumeDb ?? -6);
+        return r?.play(new ToneSource(e.cadence, { rate: r.rate, gainDb }));
+      }
+      case "ringer-off":
+        return this.p.ringer?.stop();
+      case "tone":
+        this.earMix.set("tone", new ToneSource(e.cadence, { rate: this.earRate() }));
+        return this.earpieceOn();
+      case "tone-off":
+        this.earMix.set("tone", undefined);
+        return this.earpieceIdle();
+      case "cue":
+        this.earMix.set("cue", new ToneSource(e.cadence, { rate: this.earRate() }));
+        return this.earpieceOn();
+      case "audio-connect":
+        this.audioCall = e.callId;
+        return this.connectAudio(e.callId);
+      case "audio-disconnect":
+        return this.disconnectAudio(e.callId);
+      case "led":
+        return this.p.leds?.set(e.led, e.pattern);
+      case "start-timer": {
+        clearTimeout(this.timers.get(e.name));
+        const t = setTimeout(() => {
+          this.timers.delete(e.name);
+          this.dispatch({ type: "timer", at: monotonicMs(), name: e.name, seq: e.seq });
+        }, e.ms);
+        this.timers.set(e.name, t);
+        return;
+      }
+      case "cancel-timer":
+        clearTimeout(this.timers.get(e.name));
+        this.timers.delete(e.name);
+        return;
+      case "journal":
+        return this.p.journal?.append(e.record);
+      case "ignored":
+        return this.log("debug", `${e.event} ignored: ${e.reason}`);
+    }
+  }
+
+  private earRate(): number {
+    return this.p.earpiece?.rate ?? 8000;
+  }
+
+  private earpieceOn(): void {
+    this.p.earpiece?.play(this.earMix);
+  }
+
+  private earpieceIdle(): void {
+    if (!this.audioCall && !this.earMix.has("tone") && !this.earMix.has("cue"))
+      this.p.earpiece?.stop();
+  }
+
+  private connectAudio(callId: string): void {
+    const rtp: RtpSession | undefined = this.p.agent.media(callId);
+    if (!rtp) return; // comes with the agent's "media" event once SDP is done
+    const rate = this.earRate();
+    this.earMix.set("call", rate === 8000 ? rtp : upsampled(rtp, 8000, rate));
+    this.earpieceOn();
+    const mic = this.p.microphone;
+    if (mic && "start" in mic) mic.start();
+    else if (mic) rtp.startSending(mic);
+  }
+
+  private disconnectAudio(callId: string): void {
+    if (this.audioCall !== callId) return;
+    this.audioCall = undefined;
+    this.earMix.set("call", undefined);
+    this.p.agent.media(callId)?.stopSending();
+    const mic = this.p.microphone;
+    if (mic && "stop" in mic) void mic.stop();
+    this.earpieceIdle();
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * The phone's SIP user agent on sip.js's core API (UserAgent, Registerer,
+ * Inviter, Invitation): registers, hands every incoming INVITE to its owner
+ * as data, and carries out the controller's decisions on the right sip.js
+ * call for each session state. It opens no listening SIP port: everything
+ * arrives over the registered WebSocket connection.
+ */
+import { EventEmitter } from "node:events";
+import {
+  Invitation,
+  Inviter,
+  type Session,
+  SessionState,
+  UserAgent,
+  type UserAgentOptions,
+} from "sip.js";
+import type { RtpSession } from "../audio/rtp-session.ts";
+import { RegistrationKeeper, type RegistrationState } from "./registration.ts";
+import {
+  type HoldOption,
+  RtpDescriptionHandler,
+  type RtpMediaOptions,
+} from "./rtp-description-handler.ts";
+import { commonCodec, parseSdp } from "./sdp.ts";
+import { WsTransport, type WsTransportOptions } from "./ws-transport.ts";
+
+export interface PhoneAgentOptions {
+  /** ws:// or wss:// URL of the exchange. */
+  server: string;
+  user: string;
+  password?: string;
+  /** SIP domain (default: the exchange's host). */
+  domain?: string;
+  displayName?: string;
+  tls?: Pick<WsTransportOptions, "caFile" | "rejectUnauthorized">;
+  /** Dead-peer detection (WebSocket ping/pong). */
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  registerExpires?: number;
+  /** Media: the address in our SDP (default: the local address of the exchange connection). */
+  media?: Partial<RtpMediaOptions>;
+  /** Hosts whose requests count as the trusted exchange (default: the exchange's host). */
+  trustedHosts?: string[];
+  noAnswerTimeoutS?: number;
+  log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+}
+
+export interface IncomingCall {
+  callId: string;
+  /** The caller's user part, or the whole URI. */
+  remote: string;
+  displayName?: string;
+  /** Every Alert-Info header line as received (not split on commas). */
+  alertInfo: string[];
+  priority?: string;
+  resourcePriority: string[];
+  /** Came from the exchange over our registered connection. */
+  trusted: boolean;
+  sipCallId: string;
+}
+
+export type EndCause = "bye" | "cancel" | "rejected" | "failed" | "no-answer";
+
+interface CallRecord {
+  session: Session;
+  direction: "in" | "out";
+  /** We ended it: its termination is not reported as remote. */
+  endedLocally: boolean;
+  cause?: EndCause;
+  code?: number;
+  sdh?: RtpDescriptionHandler;
+  answered: boolean;
+  ringing?: boolean;
+}
+
+export class PhoneAgent extends EventEmitter<{
+  registration: [RegistrationState, string];
+  incoming: [IncomingCall];
+  "remote-ringing": [string];
+  "remote-answered": [string];
+  "remote-ended": [string, EndCause, number | undefined];
+  dtmf: [string, string];
+  media: [string, RtpSession];
+  refused: [string, number, string];
+}> {
+  readonly ua: UserAgent;
+  private readonly registration: RegistrationKeeper;
+  private readonly calls = new Map<string, CallRecord>();
+  private incomingSeq = 0;
+  private readonly domain: string;
+  private readonly trusted: string[];
+
+  constructor(private readonly o: PhoneAgentOptions) {
+    super();
+    const host = new URL(o.server).hostname;
+    this.domain = o.domain ?? host;
+    this.trusted = (o.trustedHosts ?? [host]).map((h) => h.toLowerCase());
+    const uri = UserAgent.makeURI(`sip:${o.user}@${this.domain}`);
+    if (!uri) throw new Error(`cannot make a SIP URI of user "${o.user}" at "${this.domain}"`);
+    const log = o.log ?? (() => {});
+    const options: UserAgentOptions = {
+      uri,
+      transportConstructor: WsTransport,
+      transportOptions: {
+        server: o.server,
+        ...o.tls,
+        pingIntervalMs: o.pingIntervalMs ?? 5000,
+        pongTimeoutMs: o.pongTimeoutMs ?? 3000,
+      } satisfies WsTransportOptions,
+      ...(o.password !== undefined && {
+        authorizationUsername: o.user,
+        authorizationPassword: o.password,
+      }),
+      ...(o.displayName && { displayName: o.displayName }),
+      userAgentString: "deskphone",
+      logBuiltinEnabled: false,
+      logLevel: "warn",
+      logConnector: (level, category, _label, content) => {
+        if (level === "warn" || level === "error") log(level, `sip.js ${category}: ${content}`);
+      },
+      noAnswerTimeout: o.noAnswerTimeoutS ?? 60,
+      sessionDescriptionHandlerFactory: (session) => this.makeSdh(session),
+      delegate: {
+        onInvite: (invitation) => this.onInvite(invitation),
+        onDisconnect: (error) => {
+          if (error) {
+            log("warn", `connection to the exchange lost: ${error.message}`);
+            this.registration.lost(error.message);
+          }
+        },
+      },
+    };
+    this.ua = new UserAgent(options);
+    this.registration = new RegistrationKeeper(this.ua, {
+      ...(o.registerExpires && { expires: o.registerExpires }),
+    });
+    this.registration.on("state", (s, why) => this.emit("registration", s, why));
+  }
+
+  get registrationState(): RegistrationState {
+    return this.registration.state;
+  }
+
+  /** Connects and registers; keeps doing so until stop(). Never throws. */
+  start(): void {
+    this.registration.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const id of [...this.calls.keys()]) this.hangUp(id);
+    await this.registration.stop();
+    await this.ua.stop().catch(() => {});
+  }
+
+  private mediaAddress(): string {
+    if (this.o.media?.address) return this.o.media.address;
+    // The address this phone uses to reach the exchange is the one the far end can reach.
+    // biome-ignore lint/suspicious/noExplicitAny: reaching the ws socket for its local address
+    const sock = (this.ua.transport as any)?.ws?._socket;
+    return sock?.localAddress?.replace(/^::ffff:/, "") ?? "127.0.0.1";
+  }
+
+  private makeSdh(session: Session): RtpDescriptionHandler {
+    const sdh = new RtpDescriptionHandler({
+      ...this.o.media,
+      address: this.mediaAddress(),
+      onMedia: (rtp) => {
+        const id = this.idOf(session);
+        if (!id) return;
+        rtp.on("dtmf", (d) => this.emit("dtmf", id, d));
+        this.emit("media", id, rtp);
+      },
+    });
+    const id = this.idOf(session);
+    const rec = id ? this.calls.get(id) : undefined;
+    if (rec) rec.sdh = sdh;
+    return sdh;
+  }
+
+  private idOf(session: Session): string | undefined {
+    for (const [id, rec] of this.calls) if (rec.session === session) return id;
+    return undefined;
+  }
+
+  /** The RTP session of a call, once it has one. */
+  media(callId: string): RtpSession | undefined {
+    return this.calls.get(callId)?.sdh?.media;
+  }
+
+  private onInvite(inv: Invitation): void {
+    const req = inv.request;
+    // RFC 3264 §6: no common codec in the offer → 488 Not Acceptable Here (before ringing).
+    if (req.body) {
+      const offer = parseSdp(req.body);
+      const ours = this.o.media?.codecs ?? ["pcmu", "pcma"];
+      if (!offer || !commonCodec(offer.codecs, ours)) {
+        void inv.reject({ statusCode: 488, reasonPhrase: "Not Acceptable Here" }).catch(() => {});
+        this.emit("refused", req.callId, 488, offer ? "no common codec" : "unusable SDP");
+        return;
+      }
+    }
+    const callId = `in-${++this.incomingSeq}`;
+    const rec: CallRecord = { session: inv, direction: "in", endedLocally: false, answered: false };
+    this.calls.set(callId, rec);
+    inv.delegate = {
+      onCancel: () => {
+        rec.cause = "cancel";
+      },
+      onBye: () => {
+        rec.cause = "bye";
+      },
+    };
+    this.watch(callId, rec);
+    const via = req.getHeader("Via") ?? "";
+    const viaHost = /SIP\/2\.0\/\S+\s+([^;:\s]+|\[[^\]]+\])/i.exec(via)?.[1]?.toLowerCase() ?? "";
+    const from = req.from;
+    this.emit("incoming", {
+      callId,
+      remote: from.uri.user ?? from.uri.toString(),
+      ...(from.displayName && { displayName: from.displayName }),
+      alertInfo: req.getHeaders("Alert-Info"),
+      ...(req.getHeader("Priority") !== undefined && {
+        priority: req.getHeader("Priority") as string,
+      }),
+      resourcePriority: req.getHeaders("Resource-Priority"),
+      trusted: this.trusted.includes(viaHost.replace(/^\[|\]$/g, "")),
+      sipCallId: req.callId,
+    });
+  }
+
+  private watch(callId: string, rec: CallRecord): void {
+    rec.session.stateChange.addListener((state) => {
+      if (state === SessionState.Established) {
+        if (rec.direction === "out" && !rec.answered) {
+          rec.answered = true;
+          this.emit("remote-answered", callId);
+        }
+        rec.answered = true;
+      }
+      if (state !== SessionState.Terminated) return;
+      this.calls.delete(callId);
+      if (rec.endedLocally) return;
+      let cause = rec.cause;
+      if (!cause)
+        cause =
+          rec.direction === "in" && !rec.answered ? "no-answer" : rec.answered ? "bye" : "failed";
+      this.emit("remote-ended", callId, cause, rec.code);
+    });
+  }
+
+  /** 180 Ringing (RFC 3261 §13.3.1.1). */
+  ringing(callId: string): void {
+    const rec = this.calls.get(callId);
+    if (rec?.session instanceof Invitation && rec.session.state === SessionState.Initial) {
+      void rec.session.progress().catch(() => {});
+    }
+  }
+
+  /** A final error response to an incoming call not yet answered. */
+  reject(callId: string, code: number, reason?: string): void {
+    const rec = this.calls.get(callId);
+    if (!(rec?.session instanceof Invitation)) return;
+    rec.endedLocally = true;
+    void rec.session
+      .reject({ statusCode: code, ...(reason && { reasonPhrase: reasonPhrase(code, reason) }) })
+      .catch(() => {});
+  }
+
+  answer(callId: string): Promise<void> {
+    const rec = this.calls.get(callId);
+    if (!(rec?.session instanceof Invitation)) return Promise.resolve();
+    rec.answered = true;
+    return rec.session.accept().catch((e: Error) => {
+      this.o.log?.("warn", `answering ${callId} failed: ${e.message}`);
+    });
+  }
+
+  /**
+   * Ends a call whatever its state: BYE when established (with `reason` as a
+   * Reason header, RFC 3326/4411), CANCEL when our INVITE is unanswered,
+   * 486 for an incoming call not answered.
+   */
+  hangUp(callId: string, reason?: string): void {
+    const rec = this.calls.get(callId);
+    if (!rec) return;
+    rec.endedLocally = true;
+    const s = rec.session;
+    const extraHeaders = reason ? [`Reason: ${reason}`] : [];
+    if (s.state === SessionState.Established) {
+      void s.bye({ requestOptions: { extraHeaders } }).catch(() => {});
+    } else if (
+      s instanceof Inviter &&
+      (s.state === SessionState.Initial || s.state === SessionState.Establishing)
+    ) {
+      void s.cancel(reason ? { extraHeaders } : {}).catch(() => {});
+    } else if (
+      s instanceof Invitation &&
+      (s.state === SessionState.Initial || s.state === SessionState.Establishing)
+    ) {
+      void s.reject({ statusCode: 486 }).catch(() => {});
+    }
+  }
+
+  dial(callId: string, target: string): void {
+    const to = /^sips?:/.test(target) ? target : `sip:${target}@${this.domain}`;
+    const uri = UserAgent.makeURI(to);
+    if (!uri) {
+      this.emit("remote-ended", callId, "failed", undefined);
+      return;
+    }
+    const inviter = new Inviter(this.ua, uri);
+    const rec: CallRecord = {
+      session: inviter,
+      direction: "out",
+      endedLocally: false,
+      answered: false,
+    };
+    this.calls.set(callId, rec);
+    inviter.delegate = {
+      onBye: () => {
+        rec.cause = "bye";
+      },
+    };
+    this.watch(callId, rec);
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: (r) => {
+            const code = r.message.statusCode ?? 0;
+            if ((code === 180 || code === 183) && !rec.ringing) {
+              rec.ringing = true;
+              this.emit("remote-ringing", callId);
+            }
+          },
+          onReject: (r) => {
+            rec.cause = "rejected";
+            rec.code = r.message.statusCode;
+          },
+        },
+      })
+      .catch((e: Error) => {
+        this.o.log?.("warn", `INVITE for ${callId} failed: ${e.message}`);
+        rec.cause ??= "failed";
+      });
+  }
+
+  /** Hold or resume with a re-INVITE (RFC 3264 §8.4). */
+  hold(callId: string, hold: boolean): void {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.session.state !== SessionState.Established) return;
+    const sessionDescriptionHandlerOptions = { hold } as HoldOption as Record<string, unknown>;
+    void rec.session.invite({ sessionDescriptionHandlerOptions }).catch(() => {});
+  }
+
+  /** DTMF: RFC 4733 events if negotiated, else SIP INFO (application/dtmf-relay). */
+  sendDtmf(callId: string, digit: string): void {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.session.state !== SessionState.Established) return;
+    if (rec.sdh?.sendDtmf(digit)) return;
+    void rec.session
+      .info({
+        requestOptions: {
+          body: {
+            contentDisposition: "render",
+            contentType: "application/dtmf-relay",
+            content: `Signal=${digit}\r\nDuration=100`,
+          },
+        },
+      })
+      .catch(() => {});
+  }
+}
+
+function reasonPhrase(code: number, reason: string): string {
+  if (code === 486 && reason === "do-not-disturb") return "Do Not Disturb";
+  return code === 486 ? "Busy Here" : code === 480 ? "Temporarily Unavailable" : "Decline";
+}

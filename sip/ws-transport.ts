@@ -1,0 +1,183 @@
+/**
+ * SIP over WebSocket (RFC 7118) for sip.js in Node, on the `ws` package: no
+ * browser globals. sip.js constructs it through `transportConstructor`.
+ *
+ * Behaviour:
+ * - `ws://` and `wss://`; for wss the CA file and certificate checks come
+ *   from the options (`rejectUnauthorized` defaults to true).
+ * - Dead-peer detection: a WebSocket ping every `pingIntervalMs`; no pong
+ *   within `pongTimeoutMs` ends the connection (CRLF keep-alives do not detect
+ *   a dead peer). The disconnect then reaches sip.js with an error.
+ * - State transitions follow sip.js's Transport contract:
+ *   Disconnected → Connecting → Connected → Disconnecting → Disconnected,
+ *   and Connecting/Connected → Disconnected on failure.
+ */
+import { readFileSync } from "node:fs";
+import { type Emitter, EmitterImpl, type Transport, TransportState } from "sip.js";
+import WebSocket from "ws";
+
+export interface WsTransportOptions {
+  server: string;
+  /** PEM file with the CA(s) that sign the exchange's certificate (wss). */
+  caFile?: string;
+  /** false accepts any certificate (lab use only). */
+  rejectUnauthorized?: boolean;
+  connectTimeoutMs?: number;
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+}
+
+interface Logger {
+  log(m: string): void;
+  warn(m: string): void;
+  error(m: string): void;
+}
+
+export class WsTransport implements Transport {
+  onConnect: (() => void) | undefined;
+  onDisconnect: ((error?: Error) => void) | undefined;
+  onMessage: ((message: string) => void) | undefined;
+  private _state = TransportState.Disconnected;
+  private readonly _stateChange = new EmitterImpl<TransportState>();
+  private ws: WebSocket | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
+  private readonly o: WsTransportOptions;
+
+  constructor(
+    private readonly logger: Logger,
+    options: WsTransportOptions,
+  ) {
+    if (!options?.server || !/^wss?:\/\//.test(options.server)) {
+      throw new Error(`the exchange URL must be ws:// or wss://, not "${options?.server}"`);
+    }
+    this.o = options;
+  }
+
+  get protocol(): string {
+    return this.o.server.startsWith("wss:") ? "WSS" : "WS";
+  }
+
+  get state(): TransportState {
+    return this._state;
+  }
+
+  get stateChange(): Emitter<TransportState> {
+    return this._stateChange;
+  }
+
+  isConnected(): boolean {
+    return this._state === TransportState.Connected;
+  }
+
+  connect(): Promise<void> {
+    if (this._state === TransportState.Connected) return Promise.resolve();
+    if (this._state === TransportState.Connecting)
+      return Promise.reject(new Error("already connecting"));
+    this.transition(TransportState.Connecting);
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(this.o.server, "sip", {
+          handshakeTimeout: this.o.connectTimeoutMs ?? 5000,
+          rejectUnauthorized: this.o.rejectUnauthorized ?? true,
+          ...(this.o.caFile && { ca: readFileSync(this.o.caFile) }),
+        });
+      } catch (e) {
+        this.transition(TransportState.Disconnected, e as Error);
+        return reject(e);
+      }
+      this.ws = ws;
+      let opened = false;
+      ws.on("open", () => {
+        if (ws !== this.ws) return;
+        opened = true;
+        this.transition(TransportState.Connected);
+        this.startPing(ws);
+        resolve();
+      });
+      ws.on("message", (data, isBinary) => {
+        if (ws !== this.ws || this._state !== TransportState.Connected) return;
+        const text = isBinary ? Buffer.from(data as Buffer).toString("utf8") : String(data);
+        // RFC 5626 §4.4.1 keep-alive CRLFs carry no message.
+        if (/^(\r\n)+$/.test(text)) return;
+        this.onMessage?.(text);
+      });
+      ws.on("pong", () => clearTimeout(this.pongTimer));
+      ws.on("error", (e) => {
+        if (ws !== this.ws) return;
+        this.logger.warn(`WebSocket ${this.o.server}: ${e.message}`);
+        if (!opened) reject(e);
+      });
+      ws.on("close", (code) => {
+        if (ws !== this.ws) return;
+        this.stopPing();
+        this.ws = undefined;
+        const expected = this._state === TransportState.Disconnecting;
+        const error = expected
+          ? undefined
+          : new Error(`WebSocket ${this.o.server} closed (code ${code})`);
+        if (!opened) reject(error ?? new Error("closed while connecting"));
+        this.transition(TransportState.Disconnected, error);
+      });
+    });
+  }
+
+  disconnect(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || this._state === TransportState.Disconnected) return Promise.resolve();
+    if (this._state === TransportState.Disconnecting) return Promise.resolve();
+    this.transition(TransportState.Disconnecting);
+    return new Promise((resolve) => {
+      ws.once("close", () => resolve());
+      ws.close(1000);
+      setTimeout(() => ws.terminate(), 1000).unref();
+    });
+  }
+
+  send(message: string): Promise<void> {
+    const ws = this.ws;
+    if (!ws || this._state !== TransportState.Connected)
+      return Promise.reject(new Error("not connected"));
+    return new Promise((resolve, reject) => ws.send(message, (e) => (e ? reject(e) : resolve())));
+  }
+
+  dispose(): Promise<void> {
+    return this.disconnect();
+  }
+
+  private startPing(ws: WebSocket): void {
+    const every = this.o.pingIntervalMs ?? 5000;
+    const timeout = this.o.pongTimeoutMs ?? 3000;
+    this.pingTimer = setInterval(() => {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = setTimeout(() => {
+        this.logger.warn(
+          `WebSocket ${this.o.server}: no pong within ${timeout} ms, the exchange is gone`,
+        );
+        ws.terminate();
+      }, timeout);
+      try {
+        ws.ping();
+      } catch {
+        ws.terminate();
+      }
+    }, every);
+  }
+
+  private stopPing(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+  }
+
+  private transition(next: TransportState, error?: Error): void {
+    const old = this._state;
+    if (old === next) return;
+    this._state = next;
+    this._stateChange.emit(next);
+    if (next === TransportState.Connected) this.onConnect?.();
+    if (old === TransportState.Connected && next !== TransportState.Connected) {
+      error ? this.onDisconnect?.(error) : this.onDisconnect?.();
+    }
+  }
+}

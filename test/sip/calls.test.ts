@@ -1,0 +1,65 @@
+/** Two of our phones call each other through the real lab Kamailio, with real RTP and ALSA devices. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
+import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
+import { type LabPhone, startLabPhone } from "../support/lab-phone.ts";
+import { analyse } from "../support/tone-analyser.ts";
+
+let ex: LabExchange;
+let lab: AlsaLab;
+const phones: LabPhone[] = [];
+beforeAll(async () => {
+  ex = await startLabExchange();
+  lab = alsaLab();
+});
+afterAll(async () => {
+  await Promise.all(phones.map((p) => p.stop()));
+  await ex?.stop();
+  lab?.cleanup();
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The tone heard on a device: total sounding ms and the frequency of the longest stretch. */
+function heard(device: string) {
+  const segs = analyse(lab.played(device), 8000).filter((s) => s.on && s.ms > 200);
+  const longest = segs.reduce((m, s) => (s.ms > m.ms ? s : m), { ms: 0, freqs: [] as number[] });
+  return { ms: segs.reduce((t, s) => t + s.ms, 0), hz: longest.freqs[0] ?? 0 };
+}
+
+describe("our phone calls our phone", () => {
+  it("dials from the keypad, rings, is answered, and audio flows both ways", async () => {
+    const a = await startLabPhone(ex, "2001", { lab, earpiece: "earpiece", micHz: 1000 });
+    const b = await startLabPhone(ex, "2002", {
+      lab,
+      earpiece: "earpiece2",
+      ringer: "ringer",
+      micHz: 600,
+    });
+    phones.push(a, b);
+    a.phone.hook(true);
+    for (const k of "2002#") a.phone.key(k as "2");
+    await b.waitFor("ringing", (s) => s.phase.kind === "ringing");
+    await a.waitFor("hearing ringback", (s) => s.phase.kind === "calling" && s.phase.alerting);
+    expect(b.journal.map((r) => r.event)).toEqual(["received", "rung"]);
+    await sleep(1000); // let it ring
+    b.phone.hook(true);
+    await a.waitFor("talking", (s) => s.phase.kind === "talking");
+    await b.waitFor("talking", (s) => s.phase.kind === "talking");
+    await sleep(2000);
+    b.phone.hook(false);
+    await a.waitFor("hearing the far end hang up", (s) => s.phase.kind === "hungUp");
+    a.phone.hook(false);
+    await sleep(300);
+    // What each earpiece played: the other phone's microphone tone.
+    const atB = heard("earpiece2");
+    const atA = heard("earpiece");
+    expect(Math.abs(atB.hz - 1000) / 1000, JSON.stringify(atB)).toBeLessThan(0.02);
+    expect(atB.ms).toBeGreaterThan(1500);
+    expect(Math.abs(atA.hz - 600) / 600, JSON.stringify(atA)).toBeLessThan(0.02);
+    expect(atA.ms).toBeGreaterThan(1500);
+    // B's ringer rang with the normal ring while A waited.
+    const ring = analyse(lab.played("ringer"), 8000).find((s) => s.on);
+    expect(ring?.freqs.map(Math.round)).toEqual([440, 480]);
+    expect(a.journal.map((r) => r.event)).toEqual(["dialled", "answered", "ended"]);
+  }, 30_000);
+});

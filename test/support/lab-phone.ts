@@ -1,0 +1,84 @@
+/**
+ * One of our phones for end-to-end tests: the real Phone (controller, SIP
+ * agent, ALSA devices) registered on a lab exchange, with a tone as its
+ * microphone and its earpiece and ringer on project-local ALSA file devices.
+ */
+import { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { ToneSource } from "../../audio/tone-source.ts";
+import type { LedName, LedPattern } from "../../firmware/alerting/led-pattern.ts";
+import { Phone } from "../../firmware/app/phone.ts";
+import type { Effect, JournalRecord } from "../../firmware/controller/effects.ts";
+import type { PhoneEvent } from "../../firmware/controller/events.ts";
+import type { PhoneState } from "../../firmware/controller/state.ts";
+import type { LabExchange } from "../../server/kamailio/lab-exchange.ts";
+import { PhoneAgent, type PhoneAgentOptions } from "../../sip/phone-agent.ts";
+import type { AlsaLab } from "./alsa-lab.ts";
+
+export interface LabPhone {
+  phone: Phone;
+  agent: PhoneAgent;
+  journal: JournalRecord[];
+  leds: Map<LedName, LedPattern>;
+  effects: { event: PhoneEvent; effects: Effect[] }[];
+  logs: string[];
+  waitFor(what: string, test: (s: PhoneState) => boolean, timeoutMs?: number): Promise<PhoneState>;
+  stop(): Promise<void>;
+}
+
+export async function startLabPhone(
+  ex: LabExchange,
+  user: string,
+  o: {
+    lab?: AlsaLab;
+    earpiece?: string;
+    ringer?: string;
+    micHz?: number;
+    agent?: Partial<PhoneAgentOptions>;
+  } = {},
+): Promise<LabPhone> {
+  const logs: string[] = [];
+  const log = (level: string, m: string) => logs.push(`${level} ${m}`);
+  const agent = new PhoneAgent({ server: ex.wsUrl, user, log, ...o.agent });
+  const earpiece =
+    o.lab && o.earpiece ? new AlsaPlayback({ device: o.earpiece, env: o.lab.env }) : undefined;
+  const ringer =
+    o.lab && o.ringer ? new AlsaPlayback({ device: o.ringer, env: o.lab.env }) : undefined;
+  const journal: JournalRecord[] = [];
+  const leds = new Map<LedName, LedPattern>();
+  const phone = new Phone({
+    agent,
+    ...(earpiece && { earpiece }),
+    ...(ringer && { ringer }),
+    microphone: new ToneSource({
+      segments: [{ ms: 1000, freqs: [o.micHz ?? 1000], levelDb: -10 }],
+      repeat: true,
+    }),
+    journal: { append: (r) => journal.push(r) },
+    leds: { set: (n, p) => leds.set(n, p) },
+    log,
+  });
+  const effects: LabPhone["effects"] = [];
+  phone.on("effects", (event, fx) => effects.push({ event, effects: fx }));
+  const waitFor: LabPhone["waitFor"] = (what, test, timeoutMs = 10_000) =>
+    new Promise((resolve, reject) => {
+      if (test(phone.state)) return resolve(phone.state);
+      const timer = setTimeout(() => {
+        phone.off("state", check);
+        reject(
+          new Error(
+            `${user}: not ${what} within ${timeoutMs} ms (phase ${phone.state.phase.kind}); log:\n${logs.slice(-10).join("\n")}`,
+          ),
+        );
+      }, timeoutMs);
+      const check = (s: PhoneState) => {
+        if (!test(s)) return;
+        clearTimeout(timer);
+        phone.off("state", check);
+        resolve(s);
+      };
+      phone.on("state", check);
+    });
+  phone.start();
+  await waitFor("registered", (s) => s.registered);
+  return { phone, agent, journal, leds, effects, logs, waitFor, stop: () => phone.stop() };
+}
