@@ -114,9 +114,11 @@ export class PhoneAgent extends EventEmitter<{
       ...(o.displayName && { displayName: o.displayName }),
       userAgentString: "deskphone",
       logBuiltinEnabled: false,
-      logLevel: "warn",
+      logLevel: process.env.DESKPHONE_TRACE_SIP ? "log" : "warn",
       logConnector: (level, category, _label, content) => {
         if (level === "warn" || level === "error") log(level, `sip.js ${category}: ${content}`);
+        else if (process.env.DESKPHONE_TRACE_SIP && /transport$/i.test(category))
+          log("debug", content);
       },
       noAnswerTimeout: o.noAnswerTimeoutS ?? 60,
       sessionDescriptionHandlerFactory: (session) => this.makeSdh(session),
@@ -206,8 +208,10 @@ export class PhoneAgent extends EventEmitter<{
       onCancel: () => {
         rec.cause = "cancel";
       },
-      onBye: () => {
+      onBye: (bye) => {
         rec.cause = "bye";
+        // With a delegate, sip.js leaves the 200 OK to the BYE to us.
+        void bye.accept().catch(() => {});
       },
     };
     this.watch(callId, rec);
@@ -317,8 +321,9 @@ export class PhoneAgent extends EventEmitter<{
     };
     this.calls.set(callId, rec);
     inviter.delegate = {
-      onBye: () => {
+      onBye: (bye) => {
         rec.cause = "bye";
+        void bye.accept().catch(() => {});
       },
     };
     this.watch(callId, rec);

@@ -25,6 +25,8 @@ export interface WsTransportOptions {
   connectTimeoutMs?: number;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
+  /** Log every SIP message sent and received (the DESKPHONE_TRACE_SIP variable turns it on too). */
+  traceSip?: boolean;
 }
 
 interface Logger {
@@ -43,6 +45,7 @@ export class WsTransport implements Transport {
   private pingTimer: NodeJS.Timeout | undefined;
   private pongTimer: NodeJS.Timeout | undefined;
   private readonly o: WsTransportOptions;
+  private readonly trace: boolean;
 
   constructor(
     private readonly logger: Logger,
@@ -52,6 +55,7 @@ export class WsTransport implements Transport {
       throw new Error(`the exchange URL must be ws:// or wss://, not "${options?.server}"`);
     }
     this.o = options;
+    this.trace = options.traceSip ?? Boolean(process.env.DESKPHONE_TRACE_SIP);
   }
 
   get protocol(): string {
@@ -101,6 +105,7 @@ export class WsTransport implements Transport {
         const text = isBinary ? Buffer.from(data as Buffer).toString("utf8") : String(data);
         // RFC 5626 §4.4.1 keep-alive CRLFs carry no message.
         if (/^(\r\n)+$/.test(text)) return;
+        if (this.trace) this.logger.log(`received from ${this.o.server}:\n${text}`);
         this.onMessage?.(text);
       });
       ws.on("pong", () => clearTimeout(this.pongTimer));

@@ -21,6 +21,8 @@ export interface LabExchangeOptions {
   host?: string;
   /** How long to wait for Kamailio to answer OPTIONS (ms, default 10 s). */
   readyTimeoutMs?: number;
+  /** Shortest registration the registrar grants, s (default 30; tests of refreshes use less). */
+  minExpires?: number;
   /** Keep the temporary directory after stop (for debugging a failed test). */
   keepDir?: boolean;
 }
@@ -39,6 +41,10 @@ export interface LabExchange {
   /** Kamailio's log so far. */
   log(): string;
   stop(): Promise<void>;
+  /** Kills Kamailio without warning (SIGKILL). */
+  kill(): Promise<void>;
+  /** Kills it if running and starts it again on the same ports and database. */
+  restart(): Promise<void>;
 }
 
 export class LabExchangeError extends Error {}
@@ -151,19 +157,26 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     "-A",
     `SQLCON="emdb=>sqlite:///${dbPath}"`,
     ...(opts.auth ? ["-A", "WITH_AUTH"] : []),
+    ...(opts.minExpires ? ["-A", `MIN_EXPIRES=${Math.max(1, Math.floor(opts.minExpires))}`] : []),
   ];
-  let child: ChildProcess;
-  try {
-    child = spawn("kamailio", args, { detached: true, stdio: ["ignore", logFd, logFd] });
-  } catch (e) {
-    throw new LabExchangeError(`cannot start kamailio: ${(e as Error).message}`);
-  }
-  running.add(child);
+  let child!: ChildProcess;
   let spawnError: Error | undefined;
-  child.once("error", (e) => {
-    spawnError = e;
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let exited!: Promise<void>;
+  const launch = () => {
+    spawnError = undefined;
+    try {
+      child = spawn("kamailio", args, { detached: true, stdio: ["ignore", logFd, logFd] });
+    } catch (e) {
+      throw new LabExchangeError(`cannot start kamailio: ${(e as Error).message}`);
+    }
+    running.add(child);
+    child.once("error", (e) => {
+      spawnError = e;
+    });
+    const c = child;
+    exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+  };
+  launch();
   const log = () => {
     try {
       return readFileSync(logPath, "utf8");
@@ -188,6 +201,15 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     return undefined;
   };
 
+  const halt = async (signal: NodeJS.Signals) => {
+    killGroup(child, signal);
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
+    if (child.exitCode === null && child.signalCode === null && !spawnError) await exited;
+    clearTimeout(timer);
+    killGroup(child, "SIGKILL");
+    running.delete(child);
+  };
+
   const stop = async () => {
     killGroup(child, "SIGTERM");
     const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
@@ -197,6 +219,17 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     killGroup(child, "SIGKILL");
     running.delete(child);
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+
+  /** Kills Kamailio without warning (SIGKILL), as a crash or power cut would. */
+  const kill = () => halt("SIGKILL");
+  /** Starts it again on the same ports and database; registrations are gone (in-memory). */
+  const restart = async () => {
+    await halt("SIGKILL");
+    // The children of the group may hold the sockets a moment longer.
+    await new Promise((r) => setTimeout(r, 200));
+    launch();
+    await probe(host, udpPort, opts.readyTimeoutMs ?? 10_000, died);
   };
 
   try {
@@ -215,8 +248,12 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     table,
     log,
     stop,
+    kill,
+    restart,
     wsUrl: `ws://${host}:${wsPort}`,
     domain: host,
-    pid: child.pid ?? -1,
+    get pid() {
+      return child.pid ?? -1;
+    },
   };
 }

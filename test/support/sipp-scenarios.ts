@@ -5,15 +5,18 @@
  * and BYE go back through the exchange.
  */
 
-const SDP = [
-  "v=0",
-  "o=sipp 1 1 IN IP4 [local_ip]",
-  "s=-",
-  "c=IN IP4 [local_ip]",
-  "t=0 0",
-  "m=audio [media_port] RTP/AVP 0",
-  "a=rtpmap:0 PCMU/8000",
-].join("\n");
+function sdp(codecs: readonly [number, string][] = [[0, "PCMU/8000"]]): string {
+  return [
+    "v=0",
+    "o=sipp 1 1 IN IP4 [local_ip]",
+    "s=-",
+    "c=IN IP4 [local_ip]",
+    "t=0 0",
+    `m=audio [media_port] RTP/AVP ${codecs.map(([pt]) => pt).join(" ")}`,
+    ...codecs.map(([pt, name]) => `a=rtpmap:${pt} ${name}`),
+  ].join("\n");
+}
+const SDP = sdp();
 
 const scenario = (name: string, body: string) =>
   `<?xml version="1.0" encoding="ISO-8859-1"?>\n<scenario name="${name}">\n${body}\n</scenario>\n`;
@@ -120,6 +123,8 @@ export interface CallOptions {
   /** 200: the call is answered, ACKed and hung up after `talkMs`; else the final code expected. */
   expect?: number;
   talkMs?: number;
+  /** The offered codecs, as [payload type, rtpmap]; default PCMU. */
+  codecs?: readonly [number, string][];
 }
 
 /** A caller: INVITE through the exchange, then ACK/BYE along the route set. */
@@ -140,7 +145,7 @@ ${(o.headers ?? []).join("\n")}
 Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${sdp(o.codecs)}
 `.replace(/\n\n+Content-Type/, "\nContent-Type"),
   );
   const provisional = [
@@ -191,6 +196,54 @@ Content-Length: 0
       `<pause milliseconds="${o.talkMs ?? 100}"/>`,
       inDialog("BYE", 2),
       '<recv response="200"/>',
+    ].join("\n"),
+  );
+}
+
+/** A caller that gives up: INVITE, wait for 180, CANCEL (RFC 3261 §9.1), then 487. */
+export function cancelScenario(o: { from: string; to: string; afterMs?: number }): string {
+  const common = `From: <sip:${o.from}@[remote_ip]>;tag=[pid]uac[call_number]
+Call-ID: [call_id]
+To: <sip:${o.to}@[remote_ip]>`;
+  return scenario(
+    `call ${o.to} and cancel`,
+    [
+      send(`
+INVITE sip:${o.to}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${common}
+CSeq: 1 INVITE
+Contact: <sip:${o.from}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+`),
+      '<recv response="100" optional="true"/>',
+      '<recv response="180"/>',
+      `<pause milliseconds="${o.afterMs ?? 300}"/>`,
+      // The 180's Via is ours: the same branch as the INVITE, as CANCEL needs (§9.1).
+      send(`
+CANCEL sip:${o.to}@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+${common}
+CSeq: 1 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+`),
+      '<recv response="200"/>',
+      '<recv response="487"/>',
+      send(`
+ACK sip:${o.to}@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:${o.from}@[remote_ip]>;tag=[pid]uac[call_number]
+Call-ID: [call_id]
+[last_To:]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+`),
     ].join("\n"),
   );
 }

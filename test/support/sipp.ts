@@ -107,17 +107,20 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
     child.once("exit", (code) => finish(code));
   });
   let ended = false;
-  void done.then(() => {
+  let final: SippResult | undefined;
+  void done.then((r) => {
+    final = r;
     ended = true;
   });
+  const messages = () => final?.messages ?? received();
   return {
     port,
     done,
-    received,
+    received: messages,
     async waitFor(pattern, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const hit = received().find((m) => pattern.test(m));
+        const hit = messages().find((m) => pattern.test(m));
         if (hit) return hit;
         if (ended) throw new Error(`sipp ended before a message matched ${pattern}`);
         if (Date.now() > deadline)
