@@ -25,7 +25,7 @@ export class FrameMixer implements FrameSource {
       if (!src.read(this.scratch)) this.sources.delete(slot);
       for (let i = 0; i < out.length; i++) {
         const v = (out[i] as number) + (this.scratch[i] as number);
-        out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+        out[i] = Math.max(-32768, Math.min(32767, v));
       }
     }
     return true;
