@@ -251,6 +251,10 @@ export class RtpSession
             first = false;
             if (end) {
               clearInterval(timer);
+              // The next event must start later (RFC 4733 §2.5.1.2: a new event, a new
+              // timestamp), also when no audio moves the clock on.
+              if ((this.ts - timestamp) >>> 0 < total + FRAME)
+                this.ts = (timestamp + total + FRAME) >>> 0;
               resolve();
             }
           };
@@ -266,8 +270,7 @@ export class RtpSession
     const p = decodeRtp(msg);
     if (!p) return;
     const isAudio = p.payloadType === this.codec.payloadType;
-    const isEvent =
-      this.o.telephoneEventPt !== undefined && p.payloadType === this.o.telephoneEventPt;
+    const isEvent = this.telephoneEventPt !== undefined && p.payloadType === this.telephoneEventPt;
     if (!isAudio && !isEvent) return;
     if (!this.remote || this.remote.address !== address || this.remote.port !== port) {
       this.remote = { address, port };

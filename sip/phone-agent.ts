@@ -33,6 +33,8 @@ export interface PhoneAgentOptions {
   domain?: string;
   displayName?: string;
   tls?: Pick<WsTransportOptions, "caFile" | "rejectUnauthorized">;
+  /** Sees every SIP message on the wire (benchmarks, diagnostics). */
+  wireTap?: WsTransportOptions["wireTap"];
   /** Dead-peer detection (WebSocket ping/pong). */
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
@@ -106,6 +108,7 @@ export class PhoneAgent extends EventEmitter<{
         ...o.tls,
         pingIntervalMs: o.pingIntervalMs ?? 5000,
         pongTimeoutMs: o.pongTimeoutMs ?? 3000,
+        ...(o.wireTap && { wireTap: o.wireTap }),
       } satisfies WsTransportOptions,
       ...(o.password !== undefined && {
         authorizationUsername: o.user,

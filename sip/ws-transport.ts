@@ -27,6 +27,8 @@ export interface WsTransportOptions {
   pongTimeoutMs?: number;
   /** Log every SIP message sent and received (the DESKPHONE_TRACE_SIP variable turns it on too). */
   traceSip?: boolean;
+  /** Called with every message sent or received and the monotonic time (benchmarks). */
+  wireTap?: (direction: "in" | "out", message: string, atMs: number) => void;
 }
 
 interface Logger {
@@ -106,6 +108,7 @@ export class WsTransport implements Transport {
         // RFC 5626 §4.4.1 keep-alive CRLFs carry no message.
         if (/^(\r\n)+$/.test(text)) return;
         if (this.trace) this.logger.log(`received from ${this.o.server}:\n${text}`);
+        this.o.wireTap?.("in", text, performance.now());
         this.onMessage?.(text);
       });
       ws.on("pong", () => clearTimeout(this.pongTimer));
@@ -142,8 +145,11 @@ export class WsTransport implements Transport {
 
   send(message: string): Promise<void> {
     const ws = this.ws;
-    if (!ws || this._state !== TransportState.Connected)
+    if (!ws || this._state !== TransportState.Connected) {
       return Promise.reject(new Error("not connected"));
+    }
+    if (this.trace) this.logger.log(`sending to ${this.o.server}:\n${message}`);
+    this.o.wireTap?.("out", message, performance.now());
     return new Promise((resolve, reject) => ws.send(message, (e) => (e ? reject(e) : resolve())));
   }
 

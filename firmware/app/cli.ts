@@ -1,12 +1,14 @@
 /** The `deskphone` command: one entry, a subcommand each. */
 import { readFileSync } from "node:fs";
 import { CLASSIFY_USAGE, type CliIO, classifyAlertCommand } from "./classify-alert.ts";
+import { sipProbeCommand } from "./sip-probe.ts";
 
 const USAGE = `usage: deskphone <command> [options]
 
 Commands:
   classify-alert   print what the phone does with an incoming call's Alert-Info,
                    Priority and Resource-Priority headers (JSON)
+  sip-probe        register, answer or dial with the SIP agent alone; events as JSON lines
 
   deskphone <command> --help    more about one command
   deskphone --version
@@ -17,11 +19,13 @@ function version(): string {
   return String(pkg.version);
 }
 
-export function main(argv: string[], io: CliIO): number {
+export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "classify-alert":
       return classifyAlertCommand(rest, io);
+    case "sip-probe":
+      return sipProbeCommand(rest, io);
     case "--version":
     case "-v":
       io.out(`deskphone ${version()}\n`);
