@@ -12,6 +12,7 @@ PACKAGES=(
   baresip-core                # third-party softphone in tests
   alsa-utils                  # aplay/arecord, ALSA file devices
   sqlite3                     # creates and edits the exchange database
+  openssl                     # test certificates for wss://
 )
 
 missing=()
