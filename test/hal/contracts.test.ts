@@ -1,0 +1,130 @@
+/**
+ * The contract suite of hal/contracts.ts. Each backend supplies a rig that
+ * can move the "physical" parts; the mock is the first. Hardware backends
+ * join through fakes at their lowest seam as they arrive.
+ */
+import { describe, expect, it } from "vitest";
+import type { HookEvent, HookSwitch, KeyName, Keypad, LedName, Leds } from "../../hal/contracts.ts";
+import { LedAnimator } from "../../hal/led-animator.ts";
+import { MockHandset } from "../../hal/mock.ts";
+import { ManualClock } from "../support/manual-clock.ts";
+
+interface Rig {
+  hook: HookSwitch;
+  keypad: Keypad;
+  leds: Leds;
+  lift(): void;
+  replace(): void;
+  flash(): void;
+  press(key: KeyName): void;
+  settle(): void;
+}
+
+function contract(name: string, make: () => Rig) {
+  describe(`${name}: HookSwitch`, () => {
+    it("reports each change once and keeps the settled state", () => {
+      const r = make();
+      const seen: HookEvent[] = [];
+      for (const e of ["offHook", "onHook", "flash"] as const) r.hook.on(e, () => seen.push(e));
+      r.lift();
+      r.settle();
+      r.lift();
+      r.settle();
+      expect(r.hook.offHook).toBe(true);
+      r.flash();
+      r.settle();
+      r.replace();
+      r.settle();
+      expect(seen).toEqual(["offHook", "flash", "onHook"]);
+      expect(r.hook.offHook).toBe(false);
+    });
+    it("delivers nothing after close", async () => {
+      const r = make();
+      const seen: HookEvent[] = [];
+      r.hook.on("offHook", () => seen.push("offHook"));
+      await r.hook.close();
+      r.lift();
+      r.settle();
+      expect(seen).toEqual([]);
+    });
+  });
+  describe(`${name}: Keypad`, () => {
+    it("gives one keyDown and one keyUp a press, in order", () => {
+      const r = make();
+      const seen: string[] = [];
+      r.keypad.on("keyDown", (k) => seen.push(`+${k}`));
+      r.keypad.on("keyUp", (k) => seen.push(`-${k}`));
+      for (const k of ["1", "#", "dnd"] as KeyName[]) r.press(k);
+      r.settle();
+      expect(seen).toEqual(["+1", "-1", "+#", "-#", "+dnd", "-dnd"]);
+    });
+  });
+  describe(`${name}: Leds`, () => {
+    it("replaces a pattern at once, and close turns every LED off", async () => {
+      const r = make();
+      const names: LedName[] = ["status", "line", "message", "emergency"];
+      for (const n of names) r.leds.set(n, { kind: "blink", onMs: 100, offMs: 100 });
+      r.leds.set("line", { kind: "on" });
+      expect(r.leds.pattern("line")).toEqual({ kind: "on" });
+      expect(r.leds.pattern("emergency")).toEqual({ kind: "blink", onMs: 100, offMs: 100 });
+      await r.leds.close();
+      for (const n of names) expect(r.leds.pattern(n)).toEqual({ kind: "off" });
+    });
+  });
+}
+
+contract("mock", () => {
+  const m = new MockHandset(new ManualClock());
+  return {
+    hook: m.hook,
+    keypad: m.keypad,
+    leds: m.leds,
+    lift: () => m.lift(),
+    replace: () => m.replace(),
+    flash: () => m.flash(),
+    press: (k) => m.press(k),
+    settle: () => {},
+  };
+});
+
+describe("mock controls", () => {
+  it("records each LED's timeline on the clock", () => {
+    const clock = new ManualClock();
+    const m = new MockHandset(clock);
+    m.leds.set("emergency", { kind: "blink", onMs: 100, offMs: 100 });
+    clock.advance(500);
+    m.leds.set("emergency", { kind: "on" });
+    expect(m.leds.timeline("emergency")).toEqual([
+      { at: 0, pattern: { kind: "blink", onMs: 100, offMs: 100 } },
+      { at: 500, pattern: { kind: "on" } },
+    ]);
+  });
+  it("press takes a string of digits or one named key", () => {
+    const m = new MockHandset();
+    const keys: string[] = [];
+    m.keypad.on("keyDown", (k) => keys.push(k));
+    m.press("112#");
+    m.press("ack");
+    expect(keys).toEqual(["1", "1", "2", "#", "ack"]);
+  });
+});
+
+describe("LedAnimator", () => {
+  it("steps a blink on the clock, starting with on, and stops on replace", () => {
+    const clock = new ManualClock();
+    const levels: string[] = [];
+    const a = new LedAnimator(clock, (n, on) => levels.push(`${clock.now()}:${n}:${on ? 1 : 0}`));
+    a.set("emergency", { kind: "blink", onMs: 100, offMs: 50 });
+    clock.advance(320);
+    a.set("emergency", { kind: "off" });
+    clock.advance(500);
+    expect(levels).toEqual([
+      "0:emergency:1",
+      "100:emergency:0",
+      "150:emergency:1",
+      "250:emergency:0",
+      "300:emergency:1",
+      "320:emergency:0",
+    ]);
+  });
+});
