@@ -57,6 +57,10 @@ export function spawnAlsa(o: AlsaProcessOptions): ChildProcess {
   ];
   return spawn(tool, args, {
     env: o.env ?? process.env,
+    // Its own process group: a Ctrl-C on the terminal reaches the phone, which
+    // closes its devices in order, not the children behind its back. They still
+    // end by themselves if the phone dies (EOF on stdin, EPIPE on stdout).
+    detached: true,
     stdio: o.direction === "playback" ? ["pipe", "ignore", "pipe"] : ["ignore", "pipe", "pipe"],
   });
 }

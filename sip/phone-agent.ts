@@ -89,6 +89,7 @@ export class PhoneAgent extends EventEmitter<{
   private readonly registration: RegistrationKeeper;
   private readonly calls = new Map<string, CallRecord>();
   private incomingSeq = 0;
+  private readonly bootId = Date.now().toString(36);
   private readonly domain: string;
   private readonly trusted: string[];
 
@@ -204,7 +205,8 @@ export class PhoneAgent extends EventEmitter<{
         return;
       }
     }
-    const callId = `in-${++this.incomingSeq}`;
+    // Unique across restarts too (the journal keeps call ids): boot time + count.
+    const callId = `in-${this.bootId}-${++this.incomingSeq}`;
     const rec: CallRecord = { session: inv, direction: "in", endedLocally: false, answered: false };
     this.calls.set(callId, rec);
     inv.delegate = {

@@ -1,11 +1,23 @@
 /** The `deskphone` command: one entry, a subcommand each. */
 import { readFileSync } from "node:fs";
 import { CLASSIFY_USAGE, type CliIO, classifyAlertCommand } from "./classify-alert.ts";
+import {
+  benchCommand,
+  checkConfigCommand,
+  logCommand,
+  ringTestCommand,
+  runCommand,
+} from "./commands.ts";
 import { sipProbeCommand } from "./sip-probe.ts";
 
 const USAGE = `usage: deskphone <command> [options]
 
 Commands:
+  run              run the phone (--config /etc/deskphone/config.yaml)
+  bench            run the firmware with the mock handset and the virtual handset page
+  check-config     validate the configuration without starting (exit 2 if invalid)
+  ring-test CLASS  audition an alert class's cadence on the ringer and its LED pattern
+  log              print the call journal
   classify-alert   print what the phone does with an incoming call's Alert-Info,
                    Priority and Resource-Priority headers (JSON)
   sip-probe        register, answer or dial with the SIP agent alone; events as JSON lines
@@ -26,6 +38,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return classifyAlertCommand(rest, io);
     case "sip-probe":
       return sipProbeCommand(rest, io);
+    case "run":
+      return runCommand(rest, io);
+    case "bench":
+      return benchCommand(rest, io);
+    case "check-config":
+      return checkConfigCommand(rest, io);
+    case "ring-test":
+      return ringTestCommand(rest, io);
+    case "log":
+      return logCommand(rest, io);
     case "--version":
     case "-v":
       io.out(`deskphone ${version()}\n`);

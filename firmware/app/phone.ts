@@ -11,6 +11,7 @@ import { FrameMixer } from "../../audio/mixer.ts";
 import { downsample, upsampled } from "../../audio/resample.ts";
 import type { RtpSession } from "../../audio/rtp-session.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
+import type { HookSwitch, Keypad } from "../../hal/contracts.ts";
 import type { PhoneAgent } from "../../sip/phone-agent.ts";
 import { type AlertConfig, DEFAULT_ALERT_CONFIG } from "../alerting/alert-class.ts";
 import { callProgressTones } from "../alerting/cadences.ts";
@@ -47,6 +48,9 @@ export interface PhoneParts {
   /** The user's ringer volume, dB (an alert class with ringLevel "full" ignores it). */
   ringerVolumeDb?: number;
   leds?: LedOutput;
+  /** The handset: hook switch and keypad from the HAL (or the bench's mock). */
+  hook?: HookSwitch;
+  keypad?: Keypad;
   journal?: JournalSink;
   restored?: { missed?: readonly MissedEmergency[]; dnd?: boolean };
   log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -134,6 +138,10 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
       mic.on("error", (e) => this.log("error", e.message));
     }
     for (const dev of [p.ringer, p.earpiece]) dev?.on("error", (e) => this.log("error", e.message));
+    p.hook?.on("offHook", () => this.hook(true));
+    p.hook?.on("onHook", () => this.hook(false));
+    p.hook?.on("flash", () => this.flash());
+    p.keypad?.on("keyDown", (k) => this.key(k));
   }
 
   get state(): PhoneState {

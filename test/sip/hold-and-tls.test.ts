@@ -24,7 +24,11 @@ describe("hold and resume", () => {
   it("each side can hold and resume; media directions follow the SDP", async () => {
     const a = new PhoneAgent({ server: ex.wsUrl, user: "2001" });
     const b = new PhoneAgent({ server: ex.wsUrl, user: "2002" });
-    b.on("incoming", (c) => void b.answer(c.callId));
+    let inId = "";
+    b.on("incoming", (c) => {
+      inId = c.callId;
+      void b.answer(c.callId);
+    });
     const answered = new Promise<void>((r) => a.once("remote-answered", () => r()));
     a.start();
     b.start();
@@ -32,7 +36,7 @@ describe("hold and resume", () => {
     a.dial("out-1", "2002");
     await answered;
     await sleep(200);
-    const dirs = () => [a.media("out-1")?.mediaDirection, b.media("in-1")?.mediaDirection];
+    const dirs = () => [a.media("out-1")?.mediaDirection, b.media(inId)?.mediaDirection];
     expect(dirs()).toEqual(["sendrecv", "sendrecv"]);
     a.hold("out-1", true);
     await sleep(400);
@@ -40,10 +44,10 @@ describe("hold and resume", () => {
     a.hold("out-1", false);
     await sleep(400);
     expect(dirs()).toEqual(["sendrecv", "sendrecv"]);
-    b.hold("in-1", true);
+    b.hold(inId, true);
     await sleep(400);
     expect(dirs()).toEqual(["recvonly", "sendonly"]);
-    b.hold("in-1", false);
+    b.hold(inId, false);
     await sleep(400);
     expect(dirs()).toEqual(["sendrecv", "sendrecv"]);
     await a.stop();

@@ -1,0 +1,97 @@
+/** Builds a running phone from its configuration and a handset (HAL backend or mock). */
+import { AlsaCapture } from "../../audio/alsa-capture.ts";
+import { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import type { FrameSource } from "../../audio/frame-source.ts";
+import type { HookSwitch, Keypad, Leds } from "../../hal/contracts.ts";
+import { PhoneAgent } from "../../sip/phone-agent.ts";
+import type { PhoneConfig } from "./config.ts";
+import { Journal, missedEmergencies } from "./journal.ts";
+import { Phone } from "./phone.ts";
+
+export interface Handset {
+  hook: HookSwitch;
+  keypad: Keypad;
+  leds: Leds;
+}
+
+export type Log = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+
+export interface BuiltPhone {
+  phone: Phone;
+  agent: PhoneAgent;
+  journal: Journal;
+  stop(): Promise<void>;
+}
+
+export function buildPhone(
+  c: PhoneConfig,
+  handset: Handset,
+  o: { log: Log; env?: NodeJS.ProcessEnv; microphone?: FrameSource } = { log: () => {} },
+): BuiltPhone {
+  const journal = new Journal(c.journal.path, c.journal.maxBytes, (l, m) => o.log(l, m));
+  const agent = new PhoneAgent({
+    server: c.exchange.url,
+    user: c.account.user,
+    ...(c.account.password !== undefined && { password: c.account.password }),
+    ...(c.account.displayName && { displayName: c.account.displayName }),
+    tls: {
+      ...(c.exchange.caFile && { caFile: c.exchange.caFile }),
+      rejectUnauthorized: c.exchange.rejectUnauthorized,
+    },
+    ...(c.exchange.trustedHosts && { trustedHosts: c.exchange.trustedHosts }),
+    registerExpires: c.exchange.registerExpires,
+    media: {
+      portRange: c.audio.rtpPorts,
+      ...(c.audio.mediaAddress && { address: c.audio.mediaAddress }),
+    },
+    log: o.log,
+  });
+  const env = o.env ?? process.env;
+  const ringer = new AlsaPlayback({
+    device: c.audio.ringer.device,
+    rate: c.audio.ringer.rate,
+    env,
+    idleCloseMs: 1000,
+  });
+  const earpiece = new AlsaPlayback({
+    device: c.audio.earpiece.device,
+    rate: c.audio.earpiece.rate,
+    env,
+  });
+  const microphone =
+    o.microphone ??
+    new AlsaCapture({ device: c.audio.microphone.device, rate: c.audio.microphone.rate, env });
+  const phone = new Phone({
+    agent,
+    alertConfig: c.alerting,
+    controller: { interDigitMs: c.phone.interDigitMs },
+    ringer,
+    earpiece,
+    microphone,
+    ringerVolumeDb: c.audio.ringerVolumeDb,
+    leds: handset.leds,
+    hook: handset.hook,
+    keypad: handset.keypad,
+    journal: {
+      append: (r) => {
+        try {
+          journal.append(r);
+        } catch (e) {
+          o.log("error", `journal: cannot write ${c.journal.path}: ${(e as Error).message}`);
+        }
+      },
+    },
+    restored: { missed: missedEmergencies(journal.records), dnd: c.phone.dnd },
+    log: o.log,
+  });
+  return {
+    phone,
+    agent,
+    journal,
+    async stop() {
+      await phone.stop();
+      await Promise.all([handset.hook.close(), handset.keypad.close(), handset.leds.close()]);
+      journal.close();
+    },
+  };
+}

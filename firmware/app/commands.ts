@@ -1,0 +1,264 @@
+/** `deskphone run`, `bench`, `check-config`, `ring-test`, `log`. */
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { ToneSource } from "../../audio/tone-source.ts";
+import { systemClock } from "../../hal/contracts.ts";
+import { LedAnimator } from "../../hal/led-animator.ts";
+import { MockHandset } from "../../hal/mock.ts";
+import { CADENCES, type Cadence } from "../alerting/cadences.ts";
+import { startBenchServer } from "./bench-server.ts";
+import { buildPhone, type Log } from "./build-phone.ts";
+import type { CliIO } from "./classify-alert.ts";
+import { loadConfig, type PhoneConfig } from "./config.ts";
+import { SystemdNotifier } from "./systemd-notify.ts";
+
+export const DEFAULT_CONFIG_PATH = "/etc/deskphone/config.yaml";
+
+function args(
+  argv: string[],
+  usage: string,
+  io: CliIO,
+  extra: Record<string, { type: "string" | "boolean" }> = {},
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } | undefined {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { config: { type: "string" }, help: { type: "boolean" }, ...extra },
+      allowPositionals: true,
+    }) as {
+      values: Record<string, string | boolean | undefined>;
+      positionals: string[];
+    };
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${usage}`);
+    return undefined;
+  }
+}
+
+function load(path: string, io: CliIO): PhoneConfig | undefined {
+  const r = loadConfig(path);
+  for (const w of r.warnings) io.err(`warning: ${w}\n`);
+  if (!r.ok) {
+    for (const e of r.errors) io.err(`${path}: ${e.path || "(file)"}: ${e.reason}\n`);
+    return undefined;
+  }
+  return r.config;
+}
+
+/** Structured log lines for journald: "<level>deskphone: message" with syslog priority prefixes. */
+export function journaldLog(io: CliIO): Log {
+  const prio = { error: 3, warn: 4, info: 6, debug: 7 } as const;
+  return (level, message) => {
+    if (level === "debug" && !process.env.DESKPHONE_DEBUG) return;
+    io.err(`<${prio[level]}>${message.replace(/\n/g, " | ")}\n`);
+  };
+}
+
+export const CHECK_USAGE = `usage: deskphone check-config [--config FILE]
+
+Validates the configuration without starting. Prints each problem as FILE: PATH: REASON.
+Exit codes: 0 valid; 2 invalid or unreadable.
+`;
+
+export function checkConfigCommand(argv: string[], io: CliIO): number {
+  const a = args(argv, CHECK_USAGE, io);
+  if (!a) return 2;
+  if (a.values.help) {
+    io.out(CHECK_USAGE);
+    return 0;
+  }
+  const path = (a.values.config as string | undefined) ?? a.positionals[0] ?? DEFAULT_CONFIG_PATH;
+  const c = load(path, io);
+  if (!c) return 2;
+  io.out(`${path}: valid (user ${c.account.user} on ${c.exchange.url})\n`);
+  return 0;
+}
+
+export const RUN_USAGE = `usage: deskphone run [--config FILE]
+
+Runs the phone: registers with the exchange, drives the handset, rings and
+answers. Under systemd (Type=notify) it reports READY once registered (or after
+30 s) and sends watchdog heartbeats. Logs go to stderr (journald) with syslog
+priorities.
+`;
+
+async function runPhone(argv: string[], io: CliIO, bench: boolean): Promise<number> {
+  const usage = bench ? BENCH_USAGE : RUN_USAGE;
+  const a = args(argv, usage, io, bench ? { listen: { type: "string" } } : {});
+  if (!a) return 2;
+  if (a.values.help) {
+    io.out(usage);
+    return 0;
+  }
+  const path = (a.values.config as string | undefined) ?? DEFAULT_CONFIG_PATH;
+  const c = load(path, io);
+  if (!c) return 2;
+  const log = journaldLog(io);
+  const handset = new MockHandset();
+  if (!bench)
+    log(
+      "warn",
+      "hal.backend is mock: no hook switch or keypad is read (the GPIO/I2C backends come with the HAL issue)",
+    );
+  const built = buildPhone(c, handset, { log });
+  const notifier = new SystemdNotifier();
+  built.agent.on("registration", (state, why) => {
+    log(state === "registered" ? "info" : "warn", `registration: ${state} (${why})`);
+    notifier.status(`${state}: ${why}`);
+    if (state === "registered") notifier.ready(`registered as ${c.account.user}`);
+  });
+  const readyAnyway = setTimeout(() => notifier.ready("not registered yet; running"), 30_000);
+  readyAnyway.unref();
+  notifier.startWatchdog();
+  built.phone.start();
+  let server: Awaited<ReturnType<typeof startBenchServer>> | undefined;
+  if (bench) {
+    const listen = (a.values.listen as string | undefined) ?? c.bench.listen;
+    const [host, port] = [
+      listen.slice(0, listen.lastIndexOf(":")),
+      Number(listen.slice(listen.lastIndexOf(":") + 1)),
+    ];
+    server = await startBenchServer(
+      [
+        {
+          user: c.account.user,
+          phone: built.phone,
+          agent: built.agent,
+          handset,
+          journal: built.journal,
+        },
+      ],
+      host,
+      port,
+    );
+    io.out(`deskphone bench: ${server.url}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  notifier.stop();
+  clearTimeout(readyAnyway);
+  await server?.close();
+  await built.stop();
+  return 0;
+}
+
+export const runCommand = (argv: string[], io: CliIO) => runPhone(argv, io, false);
+
+export const BENCH_USAGE = `usage: deskphone bench [--config FILE] [--listen HOST:PORT]
+
+Runs the real firmware with the mock handset and serves the virtual handset
+page and the JSON control API (docs/bench.md) on bench.listen (127.0.0.1:8088).
+`;
+
+export const benchCommand = (argv: string[], io: CliIO) => runPhone(argv, io, true);
+
+export const RING_TEST_USAGE = `usage: deskphone ring-test CLASS [--config FILE] [--seconds N]
+
+Plays an alert class's cadence on the configured ringer device and its LED
+pattern (on the mock LEDs, printed), so an installer can audition it.
+`;
+
+export async function ringTestCommand(argv: string[], io: CliIO): Promise<number> {
+  const a = args(argv, RING_TEST_USAGE, io, { seconds: { type: "string" } });
+  if (!a) return 2;
+  if (a.values.help || a.positionals.length !== 1) {
+    (a.values.help ? io.out : io.err)(RING_TEST_USAGE);
+    return a.values.help ? 0 : 2;
+  }
+  const path =
+    (a.values.config as string | undefined) ??
+    (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  let c: PhoneConfig | undefined;
+  if (path) {
+    c = load(path, io);
+    if (!c) return 2;
+  }
+  const { parseAlertConfig } = await import("../alerting/alert-config.ts");
+  const alerting =
+    c?.alerting ??
+    (parseAlertConfig(undefined) as { ok: true; config: PhoneConfig["alerting"] }).config;
+  const name = a.positionals[0] as string;
+  const cls = alerting.classes[name];
+  if (!cls) {
+    io.err(
+      `deskphone ring-test: no alert class "${name}" (known: ${Object.keys(alerting.classes).join(", ")})\n`,
+    );
+    return 2;
+  }
+  const cadenceName = cls.cadence === "ring" ? `ring-${alerting.country}` : cls.cadence;
+  const cadence = CADENCES[cadenceName] as Cadence;
+  const ringer = c?.audio.ringer ?? { device: "default", rate: 48000 as const };
+  const seconds = Number(a.values.seconds ?? 6);
+  const player = new AlsaPlayback({ device: ringer.device, rate: ringer.rate });
+  let failed = false;
+  player.on("error", (e) => {
+    failed = true;
+    io.err(`${e.message}\n`);
+  });
+  const leds = new LedAnimator(systemClock, (led, on) =>
+    io.out(`led ${led} ${on ? "on" : "off"}\n`),
+  );
+  io.out(
+    `ring-test ${name}: cadence ${cadence.name}, level ${cls.ringLevel}, LED ${cls.led.name} ${JSON.stringify(cls.led.pattern)} on ${ringer.device}\n`,
+  );
+  leds.set(cls.led.name, cls.led.pattern);
+  const gainDb = cls.ringLevel === "full" ? 0 : (c?.audio.ringerVolumeDb ?? -6);
+  player.play(new ToneSource(cadence, { rate: ringer.rate, gainDb }));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  leds.stop();
+  await player.close();
+  return failed ? 1 : 0;
+}
+
+export const LOG_USAGE = `usage: deskphone log [--config FILE | --journal FILE] [--json] [--last N]
+
+Prints the call journal: every call and emergency event.
+`;
+
+export function logCommand(argv: string[], io: CliIO): number {
+  const a = args(argv, LOG_USAGE, io, {
+    journal: { type: "string" },
+    json: { type: "boolean" },
+    last: { type: "string" },
+  });
+  if (!a) return 2;
+  if (a.values.help) {
+    io.out(LOG_USAGE);
+    return 0;
+  }
+  let file = a.values.journal as string | undefined;
+  if (!file) {
+    const c = load((a.values.config as string | undefined) ?? DEFAULT_CONFIG_PATH, io);
+    if (!c) return 2;
+    file = c.journal.path;
+  }
+  let lines: string[];
+  try {
+    lines = [
+      ...(existsSync(`${file}.1`) ? readFileSync(`${file}.1`, "utf8").split("\n") : []),
+      ...readFileSync(file, "utf8").split("\n"),
+    ].filter(Boolean);
+  } catch (e) {
+    io.err(`deskphone log: cannot read ${file} (${(e as NodeJS.ErrnoException).code})\n`);
+    return 2;
+  }
+  const last = Number(a.values.last ?? 0);
+  for (const line of last > 0 ? lines.slice(-last) : lines) {
+    if (a.values.json) {
+      io.out(`${line}\n`);
+      continue;
+    }
+    try {
+      const r = JSON.parse(line);
+      io.out(
+        `${r.time ?? ""}  ${String(r.event).padEnd(14)} ${r.callId ?? ""} ${r.remote ?? ""}${r.alertClass ? ` [${r.alertClass}]` : ""}${r.emergency ? " EMERGENCY" : ""}${r.reason ? ` — ${r.reason}` : ""}\n`,
+      );
+    } catch {
+      io.out(`(unreadable) ${line}\n`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,374 @@
+/**
+ * The phone's configuration: one YAML file, validated with errors that name
+ * the path and the reason. Every setting has a documented default
+ * (docs/configuration.md); only the account and the exchange are required.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { AlertConfig } from "../alerting/alert-class.ts";
+import { type ConfigError, parseAlertConfig } from "../alerting/alert-config.ts";
+
+export interface AudioDeviceConfig {
+  device: string;
+  rate: 8000 | 16000 | 48000;
+}
+
+export interface PhoneConfig {
+  account: { user: string; password?: string; passwordFile?: string; displayName?: string };
+  exchange: {
+    url: string;
+    caFile?: string;
+    rejectUnauthorized: boolean;
+    trustedHosts?: string[];
+    registerExpires: number;
+  };
+  audio: {
+    ringer: AudioDeviceConfig;
+    earpiece: AudioDeviceConfig;
+    microphone: AudioDeviceConfig;
+    ringerVolumeDb: number;
+    rtpPorts: [number, number];
+    mediaAddress?: string;
+  };
+  hal: { backend: "mock" };
+  alerting: AlertConfig;
+  phone: { dnd: boolean; interDigitMs: number };
+  journal: { path: string; maxBytes: number };
+  bench: { listen: string };
+}
+
+export const DEFAULTS = {
+  audioDevice: (rate: AudioDeviceConfig["rate"]): AudioDeviceConfig => ({
+    device: "default",
+    rate,
+  }),
+  ringerVolumeDb: -6,
+  rtpPorts: [16384, 32766] as [number, number],
+  registerExpires: 300,
+  interDigitMs: 4000,
+  journalPath: "/var/lib/deskphone/journal.jsonl",
+  journalMaxBytes: 1_048_576,
+  benchListen: "127.0.0.1:8088",
+};
+
+export type ConfigResult =
+  | { ok: true; config: PhoneConfig; warnings: string[] }
+  | { ok: false; errors: ConfigError[]; warnings: string[] };
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+class Reader {
+  readonly errors: ConfigError[] = [];
+  constructor(private readonly root: Record<string, unknown>) {}
+
+  section(name: string, known: string[]): Record<string, unknown> {
+    const v = this.root[name];
+    if (v === undefined) return {};
+    if (!isObject(v)) {
+      this.errors.push({ path: name, reason: "expected a mapping" });
+      return {};
+    }
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k))
+        this.errors.push({
+          path: `${name}.${k}`,
+          reason: `unknown setting (known: ${known.join(", ")})`,
+        });
+    }
+    return v;
+  }
+
+  string(
+    obj: Record<string, unknown>,
+    path: string,
+    key: string,
+    test?: (s: string) => string | undefined,
+  ): string | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string" && typeof v !== "number") {
+      this.errors.push({ path: `${path}.${key}`, reason: "expected a string" });
+      return undefined;
+    }
+    const s = String(v);
+    const problem = test?.(s);
+    if (problem) {
+      this.errors.push({ path: `${path}.${key}`, reason: problem });
+      return undefined;
+    }
+    return s;
+  }
+
+  number(
+    obj: Record<string, unknown>,
+    path: string,
+    key: string,
+    min: number,
+    max: number,
+    dflt: number,
+  ): number {
+    const v = obj[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+      this.errors.push({
+        path: `${path}.${key}`,
+        reason: `expected a number from ${min} to ${max}`,
+      });
+      return dflt;
+    }
+    return v;
+  }
+
+  boolean(obj: Record<string, unknown>, path: string, key: string, dflt: boolean): boolean {
+    const v = obj[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "boolean") {
+      this.errors.push({ path: `${path}.${key}`, reason: "expected true or false" });
+      return dflt;
+    }
+    return v;
+  }
+
+  device(
+    obj: Record<string, unknown>,
+    path: string,
+    key: string,
+    rate: AudioDeviceConfig["rate"],
+  ): AudioDeviceConfig {
+    const v = obj[key];
+    if (v === undefined) return DEFAULTS.audioDevice(rate);
+    if (typeof v === "string") return { device: v, rate };
+    if (!isObject(v)) {
+      this.errors.push({
+        path: `${path}.${key}`,
+        reason: "expected an ALSA PCM name or { device: NAME, rate: 8000|16000|48000 }",
+      });
+      return DEFAULTS.audioDevice(rate);
+    }
+    const device = this.string(v, `${path}.${key}`, "device") ?? "default";
+    const r = v.rate ?? rate;
+    if (r !== 8000 && r !== 16000 && r !== 48000) {
+      this.errors.push({ path: `${path}.${key}.rate`, reason: "expected 8000, 16000 or 48000" });
+      return { device, rate };
+    }
+    return { device, rate: r };
+  }
+}
+
+const USER = /^[A-Za-z0-9._~+-]{1,64}$/;
+
+/** Validates a parsed document. `baseDir` resolves relative file paths. */
+export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
+  const warnings: string[] = [];
+  if (!isObject(doc))
+    return {
+      ok: false,
+      errors: [{ path: "", reason: "expected a mapping at the top of the file" }],
+      warnings,
+    };
+  const known = ["account", "exchange", "audio", "hal", "alerting", "phone", "journal", "bench"];
+  const r = new Reader(doc);
+  for (const k of Object.keys(doc))
+    if (!known.includes(k))
+      r.errors.push({ path: k, reason: `unknown section (known: ${known.join(", ")})` });
+  const file = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+  const acc = r.section("account", ["user", "password", "passwordFile", "displayName"]);
+  const user = r.string(acc, "account", "user", (s) =>
+    USER.test(s) ? undefined : "expected 1-64 of A-Z a-z 0-9 . _ ~ + -",
+  );
+  if (doc.account === undefined || acc.user === undefined)
+    r.errors.push({ path: "account.user", reason: "required: the phone's SIP user" });
+  let password = r.string(acc, "account", "password");
+  const passwordFile = r.string(acc, "account", "passwordFile");
+  if (password !== undefined && passwordFile !== undefined) {
+    r.errors.push({
+      path: "account.passwordFile",
+      reason: "give password or passwordFile, not both",
+    });
+  }
+  if (passwordFile) {
+    try {
+      password = readFileSync(file(passwordFile), "utf8").trim();
+      if ((statSync(file(passwordFile)).mode & 0o077) !== 0) {
+        warnings.push(
+          `account.passwordFile: ${file(passwordFile)} is readable by others; chmod 600 it`,
+        );
+      }
+    } catch (e) {
+      r.errors.push({
+        path: "account.passwordFile",
+        reason: `cannot read ${file(passwordFile)} (${(e as NodeJS.ErrnoException).code})`,
+      });
+    }
+  }
+
+  const ex = r.section("exchange", [
+    "url",
+    "caFile",
+    "rejectUnauthorized",
+    "trustedHosts",
+    "registerExpires",
+  ]);
+  const url = r.string(ex, "exchange", "url", (s) =>
+    /^wss?:\/\/[^/\s]+/.test(s) ? undefined : "expected a ws:// or wss:// URL",
+  );
+  if (ex.url === undefined)
+    r.errors.push({ path: "exchange.url", reason: "required: the exchange's WebSocket URL" });
+  const caFile = r.string(ex, "exchange", "caFile");
+  if (caFile) {
+    try {
+      statSync(file(caFile));
+    } catch {
+      r.errors.push({ path: "exchange.caFile", reason: `no such file: ${file(caFile)}` });
+    }
+  }
+  let trustedHosts: string[] | undefined;
+  if (ex.trustedHosts !== undefined) {
+    if (Array.isArray(ex.trustedHosts) && ex.trustedHosts.every((h) => typeof h === "string"))
+      trustedHosts = ex.trustedHosts as string[];
+    else
+      r.errors.push({
+        path: "exchange.trustedHosts",
+        reason: "expected a list of host names or addresses",
+      });
+  }
+
+  const au = r.section("audio", [
+    "ringer",
+    "earpiece",
+    "microphone",
+    "ringerVolumeDb",
+    "rtpPorts",
+    "mediaAddress",
+  ]);
+  let rtpPorts = DEFAULTS.rtpPorts;
+  if (au.rtpPorts !== undefined) {
+    const p = au.rtpPorts;
+    if (
+      Array.isArray(p) &&
+      p.length === 2 &&
+      p.every((x) => Number.isInteger(x) && x >= 1024 && x <= 65534) &&
+      (p[0] as number) < (p[1] as number)
+    ) {
+      rtpPorts = [p[0] as number, p[1] as number];
+    } else
+      r.errors.push({
+        path: "audio.rtpPorts",
+        reason: "expected [low, high], 1024–65534, low < high",
+      });
+  }
+  const mediaAddress = r.string(au, "audio", "mediaAddress");
+
+  const hal = r.section("hal", ["backend"]);
+  if (hal.backend !== undefined && hal.backend !== "mock") {
+    r.errors.push({
+      path: "hal.backend",
+      reason: 'expected "mock" (the GPIO and I2C backends come with the HAL issue)',
+    });
+  }
+
+  const alerting = parseAlertConfig(doc.alerting);
+  if (!alerting.ok)
+    for (const e of alerting.errors)
+      r.errors.push({ path: `alerting${e.path ? `.${e.path}` : ""}`, reason: e.reason });
+
+  const ph = r.section("phone", ["dnd", "interDigitMs"]);
+  const jr = r.section("journal", ["path", "maxBytes"]);
+  const be = r.section("bench", ["listen"]);
+  const listen = r.string(be, "bench", "listen", (s) =>
+    /^[^:\s]+:\d{1,5}$/.test(s) ? undefined : "expected HOST:PORT",
+  );
+
+  const config: PhoneConfig = {
+    account: {
+      user: user ?? "",
+      ...(password !== undefined && { password }),
+      ...(passwordFile && { passwordFile: file(passwordFile) }),
+      ...(typeof acc.displayName === "string" && { displayName: acc.displayName }),
+    },
+    exchange: {
+      url: url ?? "",
+      ...(caFile && { caFile: file(caFile) }),
+      rejectUnauthorized: r.boolean(ex, "exchange", "rejectUnauthorized", true),
+      ...(trustedHosts && { trustedHosts }),
+      registerExpires: r.number(
+        ex,
+        "exchange",
+        "registerExpires",
+        30,
+        86400,
+        DEFAULTS.registerExpires,
+      ),
+    },
+    audio: {
+      ringer: r.device(au, "audio", "ringer", 48000),
+      earpiece: r.device(au, "audio", "earpiece", 8000),
+      microphone: r.device(au, "audio", "microphone", 8000),
+      ringerVolumeDb: r.number(au, "audio", "ringerVolumeDb", -60, 0, DEFAULTS.ringerVolumeDb),
+      rtpPorts,
+      ...(mediaAddress && { mediaAddress }),
+    },
+    hal: { backend: "mock" },
+    alerting: alerting.ok ? alerting.config : parseAlertConfigDefault(),
+    phone: {
+      dnd: r.boolean(ph, "phone", "dnd", false),
+      interDigitMs: r.number(ph, "phone", "interDigitMs", 1000, 30000, DEFAULTS.interDigitMs),
+    },
+    journal: {
+      path: file(r.string(jr, "journal", "path") ?? DEFAULTS.journalPath),
+      maxBytes: r.number(jr, "journal", "maxBytes", 16384, 1 << 30, DEFAULTS.journalMaxBytes),
+    },
+    bench: { listen: listen ?? DEFAULTS.benchListen },
+  };
+  if (config.exchange.url.startsWith("ws://") && password !== undefined) {
+    warnings.push(
+      "exchange.url: ws:// sends the digest exchange unencrypted; use wss:// outside a lab",
+    );
+  }
+  return r.errors.length
+    ? { ok: false, errors: r.errors, warnings }
+    : { ok: true, config, warnings };
+}
+
+function parseAlertConfigDefault(): AlertConfig {
+  const r = parseAlertConfig(undefined);
+  if (!r.ok) throw new Error("default alert config invalid");
+  return r.config;
+}
+
+/** Reads and validates a config file. */
+export function loadConfig(path: string): ConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return {
+      ok: false,
+      errors: [{ path: "", reason: `cannot read ${path} (${(e as NodeJS.ErrnoException).code})` }],
+      warnings: [],
+    };
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    return {
+      ok: false,
+      errors: [{ path: "", reason: `not valid YAML: ${(e as Error).message.split("\n")[0]}` }],
+      warnings: [],
+    };
+  }
+  const warnings: string[] = [];
+  if (/^\s*password\s*:/m.test(text)) {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0)
+        warnings.push(`${path} holds the SIP password and is readable by others; chmod 600 it`);
+    } catch {}
+  }
+  const r = validateConfig(doc, dirname(path));
+  r.warnings.unshift(...warnings);
+  return r;
+}
