@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { AlsaCapture } from "../../audio/alsa-capture.ts";
 import type { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { CaptureQueue } from "../../audio/capture-queue.ts";
 import type { FrameSource } from "../../audio/frame-source.ts";
 import { FrameMixer } from "../../audio/mixer.ts";
 import { downsample, upsampled } from "../../audio/resample.ts";
@@ -62,6 +63,8 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   private s: PhoneState;
   private readonly alertConfig: AlertConfig;
   private readonly earMix = new FrameMixer();
+  /** Microphone frames wait here for the RTP sender's 20 ms clock. */
+  private readonly micQueue = new CaptureQueue();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private audioCall: string | undefined;
   private readonly log: NonNullable<PhoneParts["log"]>;
@@ -132,8 +135,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     if (mic && "on" in mic) {
       mic.on("frame", (f) => {
         if (!this.audioCall) return;
-        const frame = mic.rate === 8000 ? f : downsample(f, mic.rate, 8000);
-        this.p.agent.media(this.audioCall)?.sendFrame(frame);
+        this.micQueue.push(mic.rate === 8000 ? f : downsample(f, mic.rate, 8000));
       });
       mic.on("error", (e) => this.log("error", e.message));
     }
@@ -278,8 +280,11 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     this.earMix.set("call", rate === 8000 ? rtp : upsampled(rtp, 8000, rate));
     this.earpieceOn();
     const mic = this.p.microphone;
-    if (mic && "start" in mic) mic.start();
-    else if (mic) rtp.startSending(mic);
+    if (mic && "start" in mic) {
+      this.micQueue.clear();
+      mic.start();
+      rtp.startSending(this.micQueue);
+    } else if (mic) rtp.startSending(mic);
   }
 
   private disconnectAudio(callId: string): void {
