@@ -13,6 +13,7 @@ PACKAGES=(
   alsa-utils                  # aplay/arecord, ALSA file devices
   sqlite3                     # creates and edits the exchange database
   openssl                     # test certificates for wss://
+  systemd                     # systemd-analyze verify, systemd-notify
 )
 
 missing=()
