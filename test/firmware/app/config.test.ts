@@ -92,3 +92,24 @@ describe("configuration", () => {
     expect(r.warnings.join()).toContain("readable by others");
   });
 });
+
+describe("the JSON Schema for editors and the example config", () => {
+  it("names the same sections and settings as the validator, and the example validates", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parse } = await import("yaml");
+    const schema = JSON.parse(readFileSync("firmware/app/config.schema.json", "utf8"));
+    expect(Object.keys(schema.properties).sort()).toEqual(
+      ["account", "alerting", "audio", "bench", "exchange", "hal", "journal", "phone"].sort(),
+    );
+    const example = parse(readFileSync("packaging/config.example.yaml", "utf8"));
+    delete example.account.passwordFile; // the installer writes that file
+    const r = validateConfig(example);
+    expect(r.ok, JSON.stringify(r.ok ? [] : r.errors)).toBe(true);
+    // Every setting the example shows is one the schema knows.
+    for (const [section, settings] of Object.entries(example)) {
+      for (const key of Object.keys(settings as object)) {
+        expect(schema.properties[section].properties, `${section}.${key}`).toHaveProperty(key);
+      }
+    }
+  });
+});

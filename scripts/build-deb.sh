@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds dist/deskphone_VERSION_ARCH.deb with dpkg-deb: the firmware under
+# /usr/lib/deskphone (with its production npm packages), /usr/bin/deskphone,
+# the systemd unit, and an example /etc/deskphone/config.yaml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version=$(node -p 'require("./package.json").version')
+# The package carries npm packages with native parts (esbuild, for tsx): build it
+# for the phone's architecture. DEB_ARCH=arm64 (Pi 3/4/5, 64-bit) or armhf, amd64.
+arch=${DEB_ARCH:-$(dpkg --print-architecture)}
+case "$arch" in
+  amd64) cpu=x64 ;; arm64) cpu=arm64 ;; armhf) cpu=arm ;;
+  *) echo "build-deb: unsupported DEB_ARCH $arch (amd64, arm64, armhf)" >&2; exit 2 ;;
+esac
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+lib="$root/usr/lib/deskphone"
+mkdir -p "$lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/deskphone" "$root/usr/share/doc/deskphone" "$root/DEBIAN"
+cp -r package.json package-lock.json bin audio firmware hal sip "$lib/"
+mkdir -p "$lib/server" && cp -r server/emergency-table.ts server/kamailio "$lib/server/"
+(cd "$lib" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --os=linux --cpu="$cpu" >/dev/null)
+cat > "$root/usr/bin/deskphone" <<'SH'
+#!/bin/sh
+exec /usr/bin/node /usr/lib/deskphone/bin/deskphone.mjs "$@"
+SH
+chmod 755 "$root/usr/bin/deskphone"
+cp systemd/deskphone.service "$root/lib/systemd/system/"
+cp packaging/config.example.yaml "$root/etc/deskphone/config.yaml"
+chmod 600 "$root/etc/deskphone/config.yaml"
+cp README.md docs/*.md "$root/usr/share/doc/deskphone/"
+cat > "$root/DEBIAN/control" <<CTL
+Package: deskphone
+Version: $version
+Section: comm
+Priority: optional
+Architecture: $arch
+Depends: nodejs (>= 20.19), alsa-utils, systemd, adduser
+Maintainer: deskphone developers <deskphone@invalid>
+Description: emergency-capable SIP desk phone firmware
+ Firmware for SIP desk phones on Raspberry-Pi-class boards: hook switch, keypad,
+ LEDs and ALSA audio; registers with the site's exchange over WebSocket, and rings
+ and preempts for emergency calls marked with Alert-Info.
+CTL
+echo "/etc/deskphone/config.yaml" > "$root/DEBIAN/conffiles"
+cat > "$root/DEBIAN/postinst" <<'SH'
+#!/bin/sh
+set -e
+if [ "$1" = configure ]; then
+  for g in gpio i2c audio; do getent group "$g" >/dev/null || addgroup --system "$g"; done
+  getent passwd deskphone >/dev/null || adduser --system --group --home /var/lib/deskphone --no-create-home deskphone
+  for g in gpio i2c audio; do adduser deskphone "$g" >/dev/null; done
+  chown root:deskphone /etc/deskphone/config.yaml && chmod 640 /etc/deskphone/config.yaml
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl enable deskphone.service >/dev/null; fi
+fi
+SH
+chmod 755 "$root/DEBIAN/postinst"
+mkdir -p dist
+dpkg-deb --root-owner-group --build "$root" "dist/deskphone_${version}_${arch}.deb" >/dev/null
+echo "dist/deskphone_${version}_${arch}.deb"
