@@ -14,6 +14,7 @@ PACKAGES=(
   sqlite3                     # creates and edits the exchange database
   openssl                     # test certificates for wss://
   systemd                     # systemd-analyze verify, systemd-notify
+  chromium                    # the bench page, tested headless
 )
 
 missing=()
