@@ -72,10 +72,10 @@ describe("the bench page", () => {
       .poll(() => card("2002").locator(".reg").textContent(), { timeout: 10_000 })
       .toBe("registered");
     await card("2001").locator(".handset").click();
-    await expect.poll(() => card("2001").locator(".screen").innerText()).toContain("dial:");
+    await expect.poll(() => card("2001").locator(".screen").textContent()).toContain("dial:");
     for (const k of "2002#") await card("2001").locator(`[data-key="${k}"]`).click();
     await expect
-      .poll(() => card("2002").locator(".screen").innerText(), { timeout: 10_000 })
+      .poll(() => card("2002").locator(".screen").textContent(), { timeout: 10_000 })
       .toContain("RINGING from 2001");
     // The line LED blinks: lit and dark within one second.
     const lit = new Set<boolean>();
@@ -91,15 +91,15 @@ describe("the bench page", () => {
     await page.screenshot({ path: join(dir, "ringing.png") });
     await card("2002").locator(".handset").click();
     await expect
-      .poll(() => card("2002").locator(".screen").innerText(), { timeout: 10_000 })
+      .poll(() => card("2002").locator(".screen").textContent(), { timeout: 10_000 })
       .toContain("talking from 2001");
     await expect
-      .poll(() => card("2001").locator(".screen").innerText())
+      .poll(() => card("2001").locator(".screen").textContent())
       .toContain("talking to 2002");
-    expect(await card("2001").locator(".journal").innerText()).toContain("dialled 2002");
+    expect(await card("2001").locator(".journal").textContent()).toContain("dialled 2002");
     await card("2001").locator(".handset").click();
     await expect
-      .poll(() => card("2002").locator(".screen").innerText(), { timeout: 10_000 })
+      .poll(() => card("2002").locator(".screen").textContent(), { timeout: 10_000 })
       .toContain("call ended");
   }, 60_000);
 });
