@@ -20,6 +20,7 @@ export class HookDebouncer {
   /** The settled, reported state. */
   offHook: boolean;
   private raw: boolean;
+  private pending = false;
   private rawSince: Ms;
   private settleTimer: unknown;
   private onHookAt: Ms | undefined;
@@ -39,6 +40,13 @@ export class HookDebouncer {
   /** A raw edge: the new level and when it happened (kernel time where known). */
   edge(offHook: boolean, at: Ms): void {
     if (offHook === this.raw) return;
+    // Edges read late arrive together: the level before this edge may already
+    // have held long enough, by the edges' own times, to count.
+    if (this.pending && at - this.rawSince >= this.t.debounceMs) {
+      this.clock.clearTimeout(this.settleTimer);
+      this.settle(this.raw, this.rawSince);
+    }
+    this.pending = true;
     this.raw = offHook;
     this.rawSince = at;
     this.clock.clearTimeout(this.settleTimer);
@@ -50,6 +58,7 @@ export class HookDebouncer {
 
   private settle(offHook: boolean, at: Ms): void {
     if (this.raw !== offHook || this.rawSince !== at) return;
+    this.pending = false;
     if (!offHook && this.offHook && this.onHookAt === undefined) {
       // Handset down: a flash or a hang-up? Wait until an off-hook edge at
       // exactly flashMaxMs would have settled to tell.

@@ -128,3 +128,50 @@ describe("LedAnimator", () => {
     ]);
   });
 });
+
+// ---- The GPIO character-device backend, through the fake kernel at the ioctl seam.
+import { GpioHandset } from "../../hal/gpio-handset.ts";
+import { FakeGpioKernel } from "../support/fake-gpio-kernel.ts";
+
+const PI_LINES = Array.from({ length: 28 }, (_, i) => `GPIO${i}`);
+const WIRING = {
+  chip: "pinctrl-bcm2711",
+  hook: "GPIO17",
+  keys: { "1": "GPIO5", "#": "GPIO6", dnd: "GPIO13" } as Record<string, string>,
+  leds: { status: "GPIO22", line: "GPIO23", message: "GPIO24", emergency: "GPIO25" },
+};
+
+function gpioRig(): Rig & { kernel: FakeGpioKernel; clock: ManualClock; handset: GpioHandset } {
+  const clock = new ManualClock();
+  const kernel = new FakeGpioKernel(() => clock.now());
+  kernel.addChip("pinctrl-bcm2711", PI_LINES);
+  const handset = new GpioHandset(kernel, WIRING, clock);
+  // The backend polls the line request every 5 ms on the injected clock.
+  const settle = () => clock.advance(1200);
+  return {
+    kernel,
+    clock,
+    handset,
+    hook: handset.hook,
+    keypad: handset.keypad,
+    leds: handset.leds,
+    lift: () => kernel.closeSwitch("pinctrl-bcm2711", "GPIO17", true),
+    replace: () => kernel.closeSwitch("pinctrl-bcm2711", "GPIO17", false),
+    flash: () => {
+      kernel.closeSwitch("pinctrl-bcm2711", "GPIO17", false);
+      clock.advance(300);
+      kernel.closeSwitch("pinctrl-bcm2711", "GPIO17", true);
+    },
+    press: (k) => {
+      const line = WIRING.keys[k];
+      if (!line) return;
+      kernel.closeSwitch("pinctrl-bcm2711", line, true);
+      clock.advance(50);
+      kernel.closeSwitch("pinctrl-bcm2711", line, false);
+      clock.advance(50);
+    },
+    settle,
+  };
+}
+
+contract("gpio character device (fake kernel)", () => gpioRig());

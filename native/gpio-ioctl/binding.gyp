@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "gpio_ioctl",
+      "sources": ["ioctl.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,121 @@
+/** The GPIO character-device backend against the fake kernel, and the real ioctl path. */
+import { closeSync, openSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { linuxGpioIo } from "../../hal/gpio-chardev.ts";
+import { GpioHandset } from "../../hal/gpio-handset.ts";
+import { FLAG, GPIO_GET_CHIPINFO_IOCTL, SIZES } from "../../hal/gpio-uapi.ts";
+import { FakeGpioKernel } from "../support/fake-gpio-kernel.ts";
+import { ManualClock } from "../support/manual-clock.ts";
+
+const LINES = Array.from({ length: 28 }, (_, i) => `GPIO${i}`);
+const CHIP = "pinctrl-rp1";
+
+function rig(extra: Partial<ConstructorParameters<typeof GpioHandset>[1]> = {}) {
+  const clock = new ManualClock();
+  const kernel = new FakeGpioKernel(() => clock.now());
+  kernel.addChip("pinctrl-bcm2711-other", ["A", "B"]);
+  kernel.addChip(CHIP, LINES);
+  const logs: string[] = [];
+  const handset = new GpioHandset(
+    kernel,
+    { chip: CHIP, hook: "GPIO17", keys: { "5": "GPIO5" }, leds: { emergency: "GPIO25" }, ...extra },
+    clock,
+    (l, m) => logs.push(`${l} ${m}`),
+  );
+  return { clock, kernel, handset, logs };
+}
+
+describe("GPIO character device backend", () => {
+  it("finds the chip by label and the lines by name, and requests them as a phone needs", () => {
+    const { kernel } = rig();
+    expect(kernel.consumer(CHIP, "GPIO17")).toBe("deskphone");
+    const hookFlags = kernel.flags(CHIP, "GPIO17");
+    for (const f of [
+      FLAG.INPUT,
+      FLAG.BIAS_PULL_UP,
+      FLAG.ACTIVE_LOW,
+      FLAG.EDGE_RISING,
+      FLAG.EDGE_FALLING,
+    ])
+      expect(hookFlags & f).toBe(f);
+    expect(kernel.debounceUs(CHIP, "GPIO17")).toBe(5000);
+    expect(kernel.flags(CHIP, "GPIO25") & FLAG.OUTPUT).toBe(FLAG.OUTPUT);
+  });
+
+  it("says clearly what is wrong with the wiring", () => {
+    const clock = new ManualClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip(CHIP, LINES);
+    expect(
+      () => new GpioHandset(kernel, { chip: "pinctrl-bcm2712", hook: "GPIO17" }, clock),
+    ).toThrow(/no GPIO chip labelled "pinctrl-bcm2712" \(found: gpiochip0 "pinctrl-rp1"\)/);
+    expect(() => new GpioHandset(kernel, { chip: CHIP, hook: "GPIO99" }, clock)).toThrow(
+      /no line named "GPIO99"/,
+    );
+    expect(
+      () => new GpioHandset(kernel, { chip: CHIP, hook: "GPIO17", keys: { "1": "GPIO17" } }, clock),
+    ).toThrow(/line GPIO17 is used twice \(hook and key 1\)/);
+    new GpioHandset(kernel, { chip: CHIP, hook: "GPIO17" }, clock);
+    expect(() => new GpioHandset(kernel, { chip: CHIP, hook: "GPIO17" }, clock)).toThrow(
+      /already in use/,
+    );
+  });
+
+  it("times the hook flash from the kernel's timestamps", () => {
+    const { clock, kernel, handset } = rig();
+    const seen: string[] = [];
+    for (const e of ["offHook", "onHook", "flash"] as const) handset.hook.on(e, () => seen.push(e));
+    kernel.closeSwitch(CHIP, "GPIO17", true, 0);
+    clock.advance(100);
+    kernel.closeSwitch(CHIP, "GPIO17", false, 1000);
+    kernel.closeSwitch(CHIP, "GPIO17", true, 1080); // 80 ms: a glitch, even though read later
+    kernel.closeSwitch(CHIP, "GPIO17", false, 2000);
+    kernel.closeSwitch(CHIP, "GPIO17", true, 2400); // 400 ms: a flash
+    clock.advance(3000);
+    expect(seen).toEqual(["offHook", "flash"]);
+  });
+
+  it("logs lost edge events (sequence numbers jump)", () => {
+    const { clock, kernel, logs } = rig();
+    kernel.closeSwitch(CHIP, "GPIO5", true);
+    clock.advance(20);
+    kernel.closeSwitch(CHIP, "GPIO5", false);
+    kernel.closeSwitch(CHIP, "GPIO5", true);
+    kernel.dropEvents(CHIP, "GPIO5", 1);
+    clock.advance(20);
+    expect(logs.join()).toMatch(/1 edge event\(s\) lost/);
+  });
+
+  it("blinks an LED line on the clock and turns it off on close", async () => {
+    const { clock, kernel, handset } = rig();
+    handset.leds.set("emergency", { kind: "blink", onMs: 100, offMs: 100 });
+    clock.advance(450);
+    expect(kernel.history(CHIP, "GPIO25").map((h) => [h.atMs, h.physical])).toEqual([
+      [0, false],
+      [0, true],
+      [100, false],
+      [200, true],
+      [300, false],
+      [400, true],
+    ]);
+    await handset.close();
+    expect(kernel.level(CHIP, "GPIO25")).toBe(false);
+    expect(kernel.consumer(CHIP, "GPIO25")).toBe("");
+  });
+});
+
+describe("the real ioctl path (native/gpio-ioctl)", () => {
+  it("is built and reaches the kernel: GPIO_GET_CHIPINFO on a non-GPIO file is ENOTTY", () => {
+    const fd = openSync("/dev/null", "r");
+    try {
+      expect(() =>
+        linuxGpioIo.ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, Buffer.alloc(SIZES.chipInfo)),
+      ).toThrow(expect.objectContaining({ code: "ENOTTY" }));
+      expect(() => linuxGpioIo.ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, Buffer.alloc(4))).toThrow(
+        /smaller than the ioctl's struct/,
+      );
+    } finally {
+      closeSync(fd);
+    }
+  });
+});

@@ -1,0 +1,289 @@
+/**
+ * A fake of the kernel's GPIO character device at the ioctl/read seam
+ * (hal/gpio-chardev.ts GpioIo): chips with labels and named lines, line
+ * requests with their flags, bias, active-low, output values and debounce,
+ * "busy" lines, and edge events with timestamps and sequence numbers, as
+ * include/uapi/linux/gpio.h and drivers/gpio/gpiolib-cdev.c behave.
+ */
+import type { GpioIo } from "../../hal/gpio-chardev.ts";
+import {
+  ATTR,
+  decodeLineInfo,
+  decodeLineRequest,
+  EVENT,
+  encodeChipInfo,
+  encodeLineEvent,
+  encodeLineInfo,
+  FLAG,
+  GPIO_GET_CHIPINFO_IOCTL,
+  GPIO_V2_GET_LINE_IOCTL,
+  GPIO_V2_GET_LINEINFO_IOCTL,
+  GPIO_V2_LINE_GET_VALUES_IOCTL,
+  GPIO_V2_LINE_SET_VALUES_IOCTL,
+  SIZES,
+} from "../../hal/gpio-uapi.ts";
+
+interface Line {
+  name: string;
+  /** The electrical level: what a pull or a switch makes it (inputs), or what is driven (outputs). */
+  physical: boolean;
+  /** Something external forces it (a closed switch); otherwise the bias decides. */
+  forced?: boolean;
+  flags: bigint;
+  consumer: string;
+  history: { atMs: number; physical: boolean }[];
+  debounceUs: number;
+}
+interface Chip {
+  path: string;
+  name: string;
+  label: string;
+  lines: Line[];
+}
+interface Request {
+  chip: Chip;
+  offsets: number[];
+  events: Buffer[];
+  nonBlocking: boolean;
+}
+
+const err = (code: string) => Object.assign(new Error(code), { code });
+
+export class FakeGpioKernel implements GpioIo {
+  private readonly chipList: Chip[] = [];
+  private readonly fds = new Map<number, { chip: Chip } | { request: Request }>();
+  private nextFd = 100;
+  private seqno = 0;
+  /** Every ioctl made, for assertions on what the backend asked. */
+  readonly calls: { request: number; fd: number }[] = [];
+
+  constructor(private readonly nowMs: () => number) {}
+
+  addChip(label: string, lineNames: string[]): void {
+    const n = this.chipList.length;
+    this.chipList.push({
+      path: `/dev/gpiochip${n}`,
+      name: `gpiochip${n}`,
+      label,
+      lines: lineNames.map((name) => ({
+        name,
+        physical: false,
+        flags: 0n,
+        consumer: "",
+        history: [],
+        debounceUs: 0,
+      })),
+    });
+  }
+
+  private line(label: string, name: string): [Chip, number, Line] {
+    const chip = this.chipList.find((c) => c.label === label);
+    const i = chip?.lines.findIndex((l) => l.name === name) ?? -1;
+    if (!chip || i < 0) throw new Error(`fake: no line ${label}/${name}`);
+    return [chip, i, chip.lines[i] as Line];
+  }
+
+  /** The outside world: a switch closes to ground (true) or opens (false) at a time. */
+  closeSwitch(label: string, name: string, closed: boolean, atMs = this.nowMs()): void {
+    const [chip, offset, line] = this.line(label, name);
+    line.forced = closed;
+    this.settle(chip, offset, line, atMs);
+  }
+
+  private levelOf(line: Line): boolean {
+    if (line.flags & FLAG.OUTPUT) return line.physical;
+    if (line.forced) return false; // closed to ground
+    if (line.flags & FLAG.BIAS_PULL_UP) return true;
+    return false;
+  }
+
+  private settle(chip: Chip, offset: number, line: Line, atMs: number): void {
+    const level = this.levelOf(line);
+    if (level === line.physical) return;
+    line.physical = level;
+    line.history.push({ atMs, physical: level });
+    const req = this.requestHolding(chip, offset);
+    if (!req || !(line.flags & FLAG.INPUT)) return;
+    const logical = level !== Boolean(line.flags & FLAG.ACTIVE_LOW);
+    const wanted = logical ? line.flags & FLAG.EDGE_RISING : line.flags & FLAG.EDGE_FALLING;
+    if (!wanted) return;
+    this.seqno++;
+    req.events.push(
+      encodeLineEvent({
+        timestampNs: BigInt(Math.round(atMs * 1e6)),
+        id: logical ? EVENT.RISING_EDGE : EVENT.FALLING_EDGE,
+        offset,
+        seqno: this.seqno,
+        lineSeqno: this.seqno,
+      }),
+    );
+  }
+
+  /** What an output line was driven to, over time. */
+  history(label: string, name: string) {
+    return this.line(label, name)[2].history;
+  }
+  level(label: string, name: string): boolean {
+    return this.line(label, name)[2].physical;
+  }
+  consumer(label: string, name: string): string {
+    return this.line(label, name)[2].consumer;
+  }
+  flags(label: string, name: string): bigint {
+    return this.line(label, name)[2].flags;
+  }
+  debounceUs(label: string, name: string): number {
+    return this.line(label, name)[2].debounceUs;
+  }
+  /** Drops queued events, as an overflowing kernel buffer would. */
+  dropEvents(label: string, name: string, n: number): void {
+    const [chip, offset] = this.line(label, name);
+    const req = this.requestHolding(chip, offset);
+    req?.events.splice(0, n);
+  }
+
+  private requestHolding(chip: Chip, offset: number): Request | undefined {
+    for (const v of this.fds.values())
+      if ("request" in v && v.request.chip === chip && v.request.offsets.includes(offset))
+        return v.request;
+    return undefined;
+  }
+
+  chips(): string[] {
+    return this.chipList.map((c) => c.path);
+  }
+
+  open(path: string): number {
+    const chip = this.chipList.find((c) => c.path === path);
+    if (!chip) throw err("ENOENT");
+    const fd = this.nextFd++;
+    this.fds.set(fd, { chip });
+    return fd;
+  }
+
+  close(fd: number): void {
+    const v = this.fds.get(fd);
+    if (!v) throw err("EBADF");
+    this.fds.delete(fd);
+    if ("request" in v) {
+      for (const o of v.request.offsets) {
+        const l = v.request.chip.lines[o] as Line;
+        l.flags = 0n;
+        l.consumer = "";
+      }
+    }
+  }
+
+  setNonBlocking(fd: number): void {
+    const v = this.fds.get(fd);
+    if (!v || !("request" in v)) throw err("EBADF");
+    v.request.nonBlocking = true;
+  }
+
+  read(fd: number, buf: Buffer): number {
+    const v = this.fds.get(fd);
+    if (!v || !("request" in v)) throw err("EBADF");
+    if (!v.request.nonBlocking) throw new Error("fake: a blocking read would hold a thread");
+    let n = 0;
+    while (v.request.events.length && n + SIZES.lineEvent <= buf.length) {
+      (v.request.events.shift() as Buffer).copy(buf, n);
+      n += SIZES.lineEvent;
+    }
+    return n;
+  }
+
+  ioctl(fd: number, request: number, buf: Buffer): void {
+    this.calls.push({ request, fd });
+    const v = this.fds.get(fd);
+    if (!v) throw err("EBADF");
+    if ("chip" in v) {
+      const chip = v.chip;
+      if (request === GPIO_GET_CHIPINFO_IOCTL) {
+        encodeChipInfo({ name: chip.name, label: chip.label, lines: chip.lines.length }, buf);
+      } else if (request === GPIO_V2_GET_LINEINFO_IOCTL) {
+        const offset = decodeLineInfo(buf).offset;
+        const l = chip.lines[offset];
+        if (!l) throw err("EINVAL");
+        encodeLineInfo(
+          {
+            name: l.name,
+            consumer: l.consumer,
+            offset,
+            flags: l.consumer ? l.flags | FLAG.USED : 0n,
+          },
+          buf,
+        );
+      } else if (request === GPIO_V2_GET_LINE_IOCTL) {
+        this.getLine(chip, buf);
+      } else throw err("ENOTTY");
+      return;
+    }
+    const req = v.request;
+    if (request === GPIO_V2_LINE_GET_VALUES_IOCTL) {
+      const mask = buf.readBigUInt64LE(8);
+      let bits = 0n;
+      req.offsets.forEach((o, i) => {
+        const l = req.chip.lines[o] as Line;
+        const logical = l.physical !== Boolean(l.flags & FLAG.ACTIVE_LOW);
+        if (mask & (1n << BigInt(i)) && logical) bits |= 1n << BigInt(i);
+      });
+      buf.writeBigUInt64LE(bits, 0);
+    } else if (request === GPIO_V2_LINE_SET_VALUES_IOCTL) {
+      const bits = buf.readBigUInt64LE(0);
+      const mask = buf.readBigUInt64LE(8);
+      req.offsets.forEach((o, i) => {
+        if (!(mask & (1n << BigInt(i)))) return;
+        const l = req.chip.lines[o] as Line;
+        if (!(l.flags & FLAG.OUTPUT)) throw err("EPERM");
+        const logical = (bits & (1n << BigInt(i))) !== 0n;
+        const physical = logical !== Boolean(l.flags & FLAG.ACTIVE_LOW);
+        if (physical !== l.physical) {
+          l.physical = physical;
+          l.history.push({ atMs: this.nowMs(), physical });
+        }
+      });
+    } else throw err("ENOTTY");
+  }
+
+  private getLine(chip: Chip, buf: Buffer): void {
+    const r = decodeLineRequest(buf);
+    if (r.offsets.length === 0 || r.offsets.some((o) => o >= chip.lines.length))
+      throw err("EINVAL");
+    if (r.offsets.some((o) => (chip.lines[o] as Line).consumer)) throw err("EBUSY");
+    const flagsFor = (i: number) => {
+      let f = r.config.flags;
+      for (const a of r.config.attrs)
+        if (a.id === ATTR.FLAGS && a.mask & (1n << BigInt(i))) f = a.value;
+      return f;
+    };
+    r.offsets.forEach((o, i) => {
+      const f = flagsFor(i);
+      // gpiolib-cdev: exactly one direction; edges only on inputs; one bias.
+      if (!(f & FLAG.INPUT) === !(f & FLAG.OUTPUT)) throw err("EINVAL");
+      if (f & FLAG.OUTPUT && f & (FLAG.EDGE_RISING | FLAG.EDGE_FALLING)) throw err("EINVAL");
+      const biases = [FLAG.BIAS_PULL_UP, FLAG.BIAS_PULL_DOWN, FLAG.BIAS_DISABLED].filter(
+        (b) => f & b,
+      ).length;
+      if (biases > 1) throw err("EINVAL");
+    });
+    const fd = this.nextFd++;
+    const request: Request = { chip, offsets: r.offsets, events: [], nonBlocking: false };
+    this.fds.set(fd, { request });
+    r.offsets.forEach((o, i) => {
+      const l = chip.lines[o] as Line;
+      l.flags = flagsFor(i);
+      l.consumer = r.consumer;
+      for (const a of r.config.attrs) {
+        if (!(a.mask & (1n << BigInt(i)))) continue;
+        if (a.id === ATTR.OUTPUT_VALUES) {
+          const logical = (a.value & (1n << BigInt(i))) !== 0n;
+          l.physical = logical !== Boolean(l.flags & FLAG.ACTIVE_LOW);
+          l.history.push({ atMs: this.nowMs(), physical: l.physical });
+        }
+        if (a.id === ATTR.DEBOUNCE) l.debounceUs = Number(a.value);
+      }
+      if (l.flags & FLAG.INPUT) l.physical = this.levelOf(l);
+    });
+    buf.writeInt32LE(fd, 588);
+  }
+}
