@@ -151,7 +151,7 @@ export function encodeLineRequest(r: LineRequest): Buffer {
   if (r.offsets.length === 0 || r.offsets.length > MAX_LINES)
     throw new RangeError("1-64 lines per request");
   const b = Buffer.alloc(SIZES.lineRequest);
-  r.offsets.forEach((o, i) => b.writeUInt32LE(o, i * 4));
+  for (const [i, o] of r.offsets.entries()) b.writeUInt32LE(o, i * 4);
   b.write(r.consumer.slice(0, 31), 256);
   encodeLineConfig(r.config, b, 288);
   b.writeUInt32LE(r.offsets.length, 560);

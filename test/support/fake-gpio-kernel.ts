@@ -256,7 +256,7 @@ export class FakeGpioKernel implements GpioIo {
         if (a.id === ATTR.FLAGS && a.mask & (1n << BigInt(i))) f = a.value;
       return f;
     };
-    r.offsets.forEach((o, i) => {
+    r.offsets.forEach((_o, i) => {
       const f = flagsFor(i);
       // gpiolib-cdev: exactly one direction; edges only on inputs; one bias.
       if (!(f & FLAG.INPUT) === !(f & FLAG.OUTPUT)) throw err("EINVAL");
