@@ -17,24 +17,24 @@ interface Rig {
   replace(): void;
   flash(): void;
   press(key: KeyName): void;
-  settle(): void;
+  settle(): void | Promise<void>;
 }
 
 function contract(name: string, make: () => Rig) {
   describe(`${name}: HookSwitch`, () => {
-    it("reports each change once and keeps the settled state", () => {
+    it("reports each change once and keeps the settled state", async () => {
       const r = make();
       const seen: HookEvent[] = [];
       for (const e of ["offHook", "onHook", "flash"] as const) r.hook.on(e, () => seen.push(e));
       r.lift();
-      r.settle();
+      await r.settle();
       r.lift();
-      r.settle();
+      await r.settle();
       expect(r.hook.offHook).toBe(true);
       r.flash();
-      r.settle();
+      await r.settle();
       r.replace();
-      r.settle();
+      await r.settle();
       expect(seen).toEqual(["offHook", "flash", "onHook"]);
       expect(r.hook.offHook).toBe(false);
     });
@@ -44,18 +44,19 @@ function contract(name: string, make: () => Rig) {
       r.hook.on("offHook", () => seen.push("offHook"));
       await r.hook.close();
       r.lift();
-      r.settle();
+      await r.settle();
       expect(seen).toEqual([]);
     });
   });
   describe(`${name}: Keypad`, () => {
-    it("gives one keyDown and one keyUp a press, in order", () => {
+    it("gives one keyDown and one keyUp a press, in order", async () => {
       const r = make();
       const seen: string[] = [];
       r.keypad.on("keyDown", (k) => seen.push(`+${k}`));
       r.keypad.on("keyUp", (k) => seen.push(`-${k}`));
+      await r.settle(); // the backend has configured its chip
       for (const k of ["1", "#", "dnd"] as KeyName[]) r.press(k);
-      r.settle();
+      await r.settle();
       expect(seen).toEqual(["+1", "-1", "+#", "-#", "+dnd", "-dnd"]);
     });
   });
@@ -175,3 +176,42 @@ function gpioRig(): Rig & { kernel: FakeGpioKernel; clock: ManualClock; handset:
 }
 
 contract("gpio character device (fake kernel)", () => gpioRig());
+
+// ---- I2C chips through fakes at the SMBus seam: TCA8418 keypad and PCA9532 LEDs, hook on GPIO.
+import { Pca9532Leds } from "../../hal/pca9532.ts";
+import { PHONE_KEYMAP, Tca8418Keypad } from "../../hal/tca8418.ts";
+import { FakeI2cBus, FakePca9532, FakeTca8418 } from "../support/fake-i2c.ts";
+
+contract("i2c chips (fake bus): TCA8418 keypad, PCA9532 LEDs", () => {
+  const g = gpioRig();
+  const bus = new FakeI2cBus();
+  const keyChip = new FakeTca8418();
+  bus.attach(0x34, keyChip);
+  bus.attach(0x60, new FakePca9532());
+  const keymap = [...PHONE_KEYMAP, ["dnd", "ack", null]] as typeof PHONE_KEYMAP;
+  const keypad = new Tca8418Keypad(bus, g.clock, { keymap });
+  const leds = new Pca9532Leds(bus, g.clock, {
+    map: { status: 0, line: 1, message: 2, emergency: 3 },
+  });
+  const settle = async () => {
+    for (let t = 0; t < 1200; t += 10) {
+      g.clock.advance(10);
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    }
+  };
+  return {
+    ...g,
+    keypad,
+    leds,
+    press: (k) => {
+      for (const [r, row] of keymap.entries()) {
+        for (const [c, key] of row.entries()) {
+          if (key !== k) continue;
+          keyChip.key(r, c, true);
+          keyChip.key(r, c, false);
+        }
+      }
+    },
+    settle,
+  };
+});
