@@ -119,3 +119,42 @@ describe("the real ioctl path (native/gpio-ioctl)", () => {
     }
   });
 });
+
+import { openChip } from "../../hal/gpio-chardev.ts";
+import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
+import { PHONE_KEYMAP } from "../../hal/tca8418.ts";
+
+describe("GPIO key matrix scanned by the CPU", () => {
+  it("rests with rows low, wakes on a column edge, scans until release", () => {
+    const clock = new ManualClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip(CHIP, LINES);
+    const rows = ["GPIO4", "GPIO5", "GPIO6", "GPIO7"];
+    const cols = ["GPIO8", "GPIO9", "GPIO10"];
+    const kp = new GpioMatrixKeypad(
+      kernel,
+      openChip(kernel, CHIP),
+      { rows, cols, keymap: PHONE_KEYMAP },
+      clock,
+    );
+    const seen: string[] = [];
+    kp.on("keyDown", (k) => seen.push(`+${k}`));
+    kp.on("keyUp", (k) => seen.push(`-${k}`));
+    expect(rows.map((r) => kernel.level(CHIP, r))).toEqual([false, false, false, false]);
+    kernel.matrixKey(CHIP, "GPIO6", "GPIO9", true); // row 2, col 1: "8"
+    clock.advance(60);
+    expect(seen).toEqual(["+8"]);
+    kernel.matrixKey(CHIP, "GPIO7", "GPIO10", true); // "#" while 8 is held
+    clock.advance(60);
+    kernel.matrixKey(CHIP, "GPIO6", "GPIO9", false);
+    kernel.matrixKey(CHIP, "GPIO7", "GPIO10", false);
+    clock.advance(60);
+    expect(seen).toEqual(["+8", "+#", "-8", "-#"]);
+    // Back at rest: rows low, no more scanning.
+    const writes = kernel.history(CHIP, "GPIO4").length;
+    clock.advance(200);
+    expect(kernel.history(CHIP, "GPIO4").length).toBe(writes);
+    expect(rows.map((r) => kernel.level(CHIP, r))).toEqual([false, false, false, false]);
+    void kp.close();
+  });
+});

@@ -90,11 +90,36 @@ export class FakeGpioKernel implements GpioIo {
     this.settle(chip, offset, line, atMs);
   }
 
+  /** Key-matrix switches: a closed one connects a row line to a column line. */
+  private readonly matrix = new Set<string>();
+
+  /** The outside world: a matrix key between `row` and `col` closes or opens. */
+  matrixKey(label: string, row: string, col: string, closed: boolean, atMs = this.nowMs()): void {
+    const key = `${label}/${row}/${col}`;
+    if (closed) this.matrix.add(key);
+    else this.matrix.delete(key);
+    const [chip, offset, line] = this.line(label, col);
+    this.settle(chip, offset, line, atMs);
+  }
+
   private levelOf(line: Line): boolean {
     if (line.flags & FLAG.OUTPUT) return line.physical;
     if (line.forced) return false; // closed to ground
+    for (const k of this.matrix) {
+      const [label, row, col] = k.split("/") as [string, string, string];
+      if (col !== line.name) continue;
+      const r = this.chipList.find((c) => c.label === label)?.lines.find((l) => l.name === row);
+      if (r && r.flags & FLAG.OUTPUT && !r.physical) return false; // pulled low through a driven-low row
+    }
     if (line.flags & FLAG.BIAS_PULL_UP) return true;
     return false;
+  }
+
+  /** After outputs change, inputs wired to them through the matrix may change too. */
+  private resettleInputs(chip: Chip): void {
+    chip.lines.forEach((l, offset) => {
+      if (l.flags & FLAG.INPUT) this.settle(chip, offset, l, this.nowMs());
+    });
   }
 
   private settle(chip: Chip, offset: number, line: Line, atMs: number): void {
@@ -242,6 +267,7 @@ export class FakeGpioKernel implements GpioIo {
           l.history.push({ atMs: this.nowMs(), physical });
         }
       });
+      this.resettleInputs(req.chip);
     } else throw err("ENOTTY");
   }
 
