@@ -11,6 +11,7 @@ import { startBenchServer } from "./bench-server.ts";
 import { buildPhone, type Log } from "./build-phone.ts";
 import type { CliIO } from "./classify-alert.ts";
 import { loadConfig, type PhoneConfig } from "./config.ts";
+import { buildHandset } from "./handset-config.ts";
 import { SystemdNotifier } from "./systemd-notify.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/deskphone/config.yaml";

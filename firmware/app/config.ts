@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { AlertConfig } from "../alerting/alert-class.ts";
 import { type ConfigError, parseAlertConfig } from "../alerting/alert-config.ts";
+import { type HalConfig, parseHalConfig } from "./handset-config.ts";
 
 export interface AudioDeviceConfig {
   device: string;
@@ -31,7 +32,7 @@ export interface PhoneConfig {
     rtpPorts: [number, number];
     mediaAddress?: string;
   };
-  hal: { backend: "mock" };
+  hal: HalConfig;
   alerting: AlertConfig;
   phone: { dnd: boolean; interDigitMs: number };
   journal: { path: string; maxBytes: number };
@@ -262,13 +263,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
   }
   const mediaAddress = r.string(au, "audio", "mediaAddress");
 
-  const hal = r.section("hal", ["backend"]);
-  if (hal.backend !== undefined && hal.backend !== "mock") {
-    r.errors.push({
-      path: "hal.backend",
-      reason: 'expected "mock" (the GPIO and I2C backends come with the HAL issue)',
-    });
-  }
+  const hal = parseHalConfig(doc.hal, r.errors);
 
   const alerting = parseAlertConfig(doc.alerting);
   if (!alerting.ok)
@@ -311,7 +306,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
       rtpPorts,
       ...(mediaAddress && { mediaAddress }),
     },
-    hal: { backend: "mock" },
+    hal,
     alerting: alerting.ok ? alerting.config : parseAlertConfigDefault(),
     phone: {
       dnd: r.boolean(ph, "phone", "dnd", false),

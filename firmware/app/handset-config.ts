@@ -1,0 +1,298 @@
+/**
+ * The `hal` section of the config: which backend serves the hook switch,
+ * the keypad and the LEDs, and where each is wired (docs/wiring.md). Parsed
+ * with path-and-reason errors; built into a Handset at start, where wiring
+ * that does not match the hardware (unknown chip label, line used twice or
+ * already in use, an I2C address that does not answer) is reported clearly
+ * and the part falls back to the mock so the phone keeps working.
+ */
+import type { Clock, KeyName, LedName } from "../../hal/contracts.ts";
+import { KEY_NAMES, LED_NAMES, systemClock } from "../../hal/contracts.ts";
+import { type GpioIo, linuxGpioIo, openChip } from "../../hal/gpio-chardev.ts";
+import { GpioHandset } from "../../hal/gpio-handset.ts";
+import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
+import { Mcp23017Keypad } from "../../hal/mcp23017-matrix.ts";
+import { MockHandset } from "../../hal/mock.ts";
+import { Pca9532Leds } from "../../hal/pca9532.ts";
+import { openI2cBus, type Smbus } from "../../hal/smbus.ts";
+import { PHONE_KEYMAP, Tca8418Keypad } from "../../hal/tca8418.ts";
+import type { ConfigError } from "../alerting/alert-config.ts";
+import type { Handset, Log } from "./build-phone.ts";
+
+export interface HalConfig {
+  backend: "mock" | "gpio";
+  gpio?: {
+    chip: string;
+    hook: string;
+    hookActiveLow: boolean;
+    keys?: Partial<Record<KeyName, string>>;
+    matrix?: { rows: string[]; cols: string[]; keymap: (KeyName | null)[][] };
+    leds?: Partial<Record<LedName, string>>;
+  };
+  i2c?: {
+    bus: number;
+    keypad?: { chip: "tca8418" | "mcp23017"; address: number; keymap: (KeyName | null)[][] };
+    leds?: { chip: "pca9532"; address: number; map: Partial<Record<LedName, number>> };
+  };
+  timing?: { debounceMs: number; flashMinMs: number; flashMaxMs: number };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const LINE = /^[A-Za-z0-9_.-]{1,31}$/;
+
+export function parseHalConfig(raw: unknown, errors: ConfigError[]): HalConfig {
+  if (raw === undefined) return { backend: "mock" };
+  if (!isObj(raw)) {
+    errors.push({ path: "hal", reason: "expected a mapping" });
+    return { backend: "mock" };
+  }
+  const err = (path: string, reason: string) => errors.push({ path: `hal.${path}`, reason });
+  for (const k of Object.keys(raw))
+    if (!["backend", "gpio", "i2c", "timing"].includes(k))
+      err(k, "unknown setting (known: backend, gpio, i2c, timing)");
+  const backend = raw.backend ?? "mock";
+  if (backend !== "mock" && backend !== "gpio")
+    err("backend", 'expected "mock" or "gpio" (GPIO character device, with optional i2c chips)');
+  const c: HalConfig = { backend: backend === "gpio" ? "gpio" : "mock" };
+  const used = new Map<string, string>();
+  const line = (path: string, v: unknown): string | undefined => {
+    if (typeof v !== "string" || !LINE.test(v)) {
+      err(path, "expected a line name such as GPIO17");
+      return undefined;
+    }
+    if (used.has(v)) err(path, `line ${v} is already used by ${used.get(v)}`);
+    used.set(v, path);
+    return v;
+  };
+  const keymap = (path: string, v: unknown): (KeyName | null)[][] | undefined => {
+    if (v === undefined) return undefined;
+    if (
+      Array.isArray(v) &&
+      v.every((row) => Array.isArray(row) && row.every((k) => k === null || KEY_NAMES.includes(k)))
+    ) {
+      return v as (KeyName | null)[][];
+    }
+    err(path, `expected rows of keys (${KEY_NAMES.join(" ")}) or null`);
+    return undefined;
+  };
+  if (raw.gpio !== undefined) {
+    const g = raw.gpio;
+    if (!isObj(g)) err("gpio", "expected a mapping");
+    else {
+      if (typeof g.chip !== "string" || !g.chip)
+        err(
+          "gpio.chip",
+          "expected the chip's label, e.g. pinctrl-bcm2711 (Pi 4) or pinctrl-rp1 (Pi 5)",
+        );
+      const hook = line("gpio.hook", g.hook);
+      const gpio: NonNullable<HalConfig["gpio"]> = {
+        chip: String(g.chip ?? ""),
+        hook: hook ?? "",
+        hookActiveLow: g.hookActiveLow !== false,
+      };
+      if (isObj(g.keys)) {
+        gpio.keys = {};
+        for (const [k, v] of Object.entries(g.keys)) {
+          if (!KEY_NAMES.includes(k as KeyName))
+            err(`gpio.keys.${k}`, `not a key (${KEY_NAMES.join(" ")})`);
+          const l = line(`gpio.keys.${k}`, v);
+          if (l) gpio.keys[k as KeyName] = l;
+        }
+      }
+      if (isObj(g.matrix)) {
+        const m = g.matrix;
+        const rows = Array.isArray(m.rows)
+          ? m.rows.map((v, i) => line(`gpio.matrix.rows[${i}]`, v) ?? "")
+          : [];
+        const cols = Array.isArray(m.cols)
+          ? m.cols.map((v, i) => line(`gpio.matrix.cols[${i}]`, v) ?? "")
+          : [];
+        if (!rows.length || !cols.length)
+          err("gpio.matrix", "expected rows: [...] and cols: [...] line names");
+        gpio.matrix = {
+          rows,
+          cols,
+          keymap: keymap("gpio.matrix.keymap", m.keymap) ?? PHONE_KEYMAP,
+        };
+      }
+      if (isObj(g.leds)) {
+        gpio.leds = {};
+        for (const [k, v] of Object.entries(g.leds)) {
+          if (!LED_NAMES.includes(k as LedName))
+            err(`gpio.leds.${k}`, `not an LED (${LED_NAMES.join(", ")})`);
+          const l = line(`gpio.leds.${k}`, v);
+          if (l) gpio.leds[k as LedName] = l;
+        }
+      }
+      c.gpio = gpio;
+    }
+  } else if (c.backend === "gpio") err("gpio", "the gpio backend needs gpio.chip and gpio.hook");
+  if (raw.i2c !== undefined) {
+    const i = raw.i2c;
+    if (!isObj(i)) err("i2c", "expected a mapping");
+    else {
+      const bus =
+        typeof i.bus === "number" && Number.isInteger(i.bus) && i.bus >= 0
+          ? i.bus
+          : (err("i2c.bus", "expected the bus number (1 is the Pi's header bus)"), 1);
+      const addr = (path: string, v: unknown, lo: number, hi: number, dflt: number) => {
+        if (v === undefined) return dflt;
+        if (typeof v === "number" && v >= lo && v <= hi) return v;
+        err(path, `expected an address from 0x${lo.toString(16)} to 0x${hi.toString(16)}`);
+        return dflt;
+      };
+      const i2c: NonNullable<HalConfig["i2c"]> = { bus };
+      if (isObj(i.keypad)) {
+        const chip = i.keypad.chip;
+        if (chip !== "tca8418" && chip !== "mcp23017")
+          err("i2c.keypad.chip", 'expected "tca8418" or "mcp23017"');
+        const isTca = chip !== "mcp23017";
+        i2c.keypad = {
+          chip: isTca ? "tca8418" : "mcp23017",
+          address: isTca
+            ? addr("i2c.keypad.address", i.keypad.address, 0x34, 0x34, 0x34)
+            : addr("i2c.keypad.address", i.keypad.address, 0x20, 0x27, 0x20),
+          keymap: keymap("i2c.keypad.keymap", i.keypad.keymap) ?? PHONE_KEYMAP,
+        };
+      }
+      if (isObj(i.leds)) {
+        if (i.leds.chip !== "pca9532") err("i2c.leds.chip", 'expected "pca9532"');
+        const map: Partial<Record<LedName, number>> = {};
+        if (isObj(i.leds.map)) {
+          for (const [k, v] of Object.entries(i.leds.map)) {
+            if (!LED_NAMES.includes(k as LedName))
+              err(`i2c.leds.map.${k}`, `not an LED (${LED_NAMES.join(", ")})`);
+            else if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 15)
+              err(`i2c.leds.map.${k}`, "expected an LED output 0-15");
+            else map[k as LedName] = v;
+          }
+        } else err("i2c.leds.map", "expected { status: 0, line: 1, … }");
+        i2c.leds = {
+          chip: "pca9532",
+          address: addr("i2c.leds.address", i.leds.address, 0x60, 0x67, 0x60),
+          map,
+        };
+      }
+      c.i2c = i2c;
+    }
+  }
+  if (raw.timing !== undefined) {
+    const t = raw.timing;
+    const num = (k: string, lo: number, hi: number, d: number) => {
+      const v = isObj(t) ? t[k] : undefined;
+      if (v === undefined) return d;
+      if (typeof v === "number" && v >= lo && v <= hi) return v;
+      err(`timing.${k}`, `expected ${lo}-${hi} ms`);
+      return d;
+    };
+    c.timing = {
+      debounceMs: num("debounceMs", 5, 100, 25),
+      flashMinMs: num("flashMinMs", 50, 500, 100),
+      flashMaxMs: num("flashMaxMs", 200, 2000, 900),
+    };
+  }
+  return c;
+}
+
+export interface HandsetDeps {
+  gpio?: GpioIo;
+  openBus?: (bus: number) => Promise<Smbus>;
+  clock?: Clock;
+}
+
+/** Builds the handset the config describes; parts that fail are logged and replaced by the mock. */
+export async function buildHandset(
+  c: HalConfig,
+  log: Log,
+  deps: HandsetDeps = {},
+): Promise<Handset & { mock: MockHandset; close(): Promise<void> }> {
+  const clock = deps.clock ?? systemClock;
+  const mock = new MockHandset(clock);
+  const parts: Handset = { hook: mock.hook, keypad: mock.keypad, leds: mock.leds };
+  const closers: (() => Promise<void>)[] = [];
+  if (c.backend === "gpio" && c.gpio) {
+    const io = deps.gpio ?? linuxGpioIo;
+    try {
+      const g = new GpioHandset(
+        io,
+        {
+          chip: c.gpio.chip,
+          hook: c.gpio.hook,
+          hookActiveLow: c.gpio.hookActiveLow,
+          ...(c.gpio.keys && { keys: c.gpio.keys }),
+          ...(c.gpio.leds && { leds: c.gpio.leds }),
+          ...(c.timing && { hookTiming: c.timing }),
+        },
+        clock,
+        (l, m) => log(l, m),
+      );
+      parts.hook = g.hook;
+      if (c.gpio.keys && Object.keys(c.gpio.keys).length) parts.keypad = g.keypad;
+      if (c.gpio.leds && Object.keys(c.gpio.leds).length) parts.leds = g.leds;
+      closers.push(() => g.close());
+      if (c.gpio.matrix) {
+        const m = new GpioMatrixKeypad(io, openChip(io, c.gpio.chip), c.gpio.matrix, clock);
+        parts.keypad = m;
+        closers.push(() => m.close());
+      }
+    } catch (e) {
+      log(
+        "error",
+        `hal.gpio: ${(e as Error).message}; the handset is not read (mock in its place)`,
+      );
+    }
+  }
+  if (c.i2c) {
+    const name = `/dev/i2c-${c.i2c.bus}`;
+    let bus: Smbus | undefined;
+    try {
+      bus = await (deps.openBus ?? openI2cBus)(c.i2c.bus);
+    } catch (e) {
+      log(
+        "error",
+        `hal.i2c: cannot open ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+    const answers = async (address: number, part: string) => {
+      try {
+        await bus?.readByte(address, 0x00);
+        return true;
+      } catch (e) {
+        log(
+          "error",
+          `hal.i2c: ${part} at 0x${address.toString(16)} on ${name} does not answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        );
+        return false;
+      }
+    };
+    const i2cLog = (l: "warn" | "error" | "info", m: string) => log(l, m);
+    if (
+      bus &&
+      c.i2c.keypad &&
+      (await answers(c.i2c.keypad.address, c.i2c.keypad.chip.toUpperCase()))
+    ) {
+      const k = c.i2c.keypad;
+      parts.keypad =
+        k.chip === "tca8418"
+          ? new Tca8418Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog })
+          : new Mcp23017Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog });
+    }
+    if (bus && c.i2c.leds && (await answers(c.i2c.leds.address, "PCA9532"))) {
+      parts.leds = new Pca9532Leds(bus, clock, {
+        address: c.i2c.leds.address,
+        map: c.i2c.leds.map,
+        log: i2cLog,
+      });
+    }
+    const b = bus;
+    if (b) closers.push(() => b.close());
+  }
+  return {
+    ...parts,
+    mock,
+    async close() {
+      for (const f of closers) await f().catch(() => {});
+    },
+  };
+}

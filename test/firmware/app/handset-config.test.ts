@@ -1,0 +1,118 @@
+/** Wiring as configuration: validated with clear errors, built on fake hardware, failing parts fall back. */
+import { describe, expect, it } from "vitest";
+import { validateConfig } from "../../../firmware/app/config.ts";
+import { buildHandset, type HalConfig } from "../../../firmware/app/handset-config.ts";
+import { MockHandset } from "../../../hal/mock.ts";
+import { FakeGpioKernel } from "../../support/fake-gpio-kernel.ts";
+import { FakeI2cBus, FakePca9532, FakeTca8418 } from "../../support/fake-i2c.ts";
+import { ManualClock } from "../../support/manual-clock.ts";
+
+const base = { account: { user: "2001" }, exchange: { url: "wss://pbx:8443" } };
+const LINES = Array.from({ length: 28 }, (_, i) => `GPIO${i}`);
+
+describe("hal wiring in the config", () => {
+  it("accepts a Raspberry Pi wiring", () => {
+    const r = validateConfig({
+      ...base,
+      hal: {
+        backend: "gpio",
+        gpio: { chip: "pinctrl-bcm2711", hook: "GPIO17", leds: { emergency: "GPIO25" } },
+        i2c: {
+          bus: 1,
+          keypad: { chip: "tca8418", address: 0x34 },
+          leds: { chip: "pca9532", address: 0x60, map: { status: 0, line: 1 } },
+        },
+      },
+    });
+    expect(r.ok, JSON.stringify(r.ok ? [] : r.errors)).toBe(true);
+  });
+
+  it("names the path and reason of wiring mistakes", () => {
+    const r = validateConfig({
+      ...base,
+      hal: {
+        backend: "spi",
+        gpio: {
+          chip: "",
+          hook: "GPIO17",
+          keys: { "1": "GPIO17", x: "GPIO5" },
+          leds: { beacon: "GPIO6" },
+        },
+        i2c: {
+          bus: -1,
+          keypad: { chip: "tca9999", address: 0x99 },
+          leds: { chip: "pca9532", map: { status: 20 } },
+        },
+      },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const got = Object.fromEntries(r.errors.map((e) => [e.path, e.reason]));
+    expect(got["hal.backend"]).toMatch(/expected "mock" or "gpio"/);
+    expect(got["hal.gpio.chip"]).toMatch(/label/);
+    expect(got["hal.gpio.keys.1"]).toMatch(/line GPIO17 is already used by gpio.hook/);
+    expect(got["hal.gpio.keys.x"]).toMatch(/not a key/);
+    expect(got["hal.gpio.leds.beacon"]).toMatch(/not an LED/);
+    expect(got["hal.i2c.bus"]).toMatch(/bus number/);
+    expect(got["hal.i2c.keypad.chip"]).toMatch(/tca8418/);
+    expect(got["hal.i2c.leds.map.status"]).toMatch(/0-15/);
+  });
+});
+
+describe("building the handset", () => {
+  const cfg: HalConfig = {
+    backend: "gpio",
+    gpio: {
+      chip: "pinctrl-bcm2711",
+      hook: "GPIO17",
+      hookActiveLow: true,
+      leds: { emergency: "GPIO25" },
+    },
+    i2c: {
+      bus: 1,
+      keypad: { chip: "tca8418", address: 0x34, keymap: [["1", "2", "3"]] },
+      leds: { chip: "pca9532", address: 0x60, map: { status: 0 } },
+    },
+  };
+
+  it("wires the GPIO hook and LED, the I2C keypad and LED driver", async () => {
+    const clock = new ManualClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip("pinctrl-bcm2711", LINES);
+    const bus = new FakeI2cBus();
+    bus.attach(0x34, new FakeTca8418());
+    bus.attach(0x60, new FakePca9532());
+    const logs: string[] = [];
+    const h = await buildHandset(cfg, (l, m) => logs.push(`${l} ${m}`), {
+      gpio: kernel,
+      openBus: async () => bus,
+      clock,
+    });
+    expect(h.hook.constructor.name).toBe("GpioHookSwitch");
+    expect(h.keypad.constructor.name).toBe("Tca8418Keypad");
+    expect(h.leds.constructor.name).toBe("Pca9532Leds");
+    expect(logs).toEqual([]);
+    await h.close();
+  });
+
+  it("reports an unknown chip and an I2C address that does not answer, and falls back to the mock", async () => {
+    const clock = new ManualClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip("pinctrl-rp1", LINES);
+    const bus = new FakeI2cBus();
+    bus.attach(0x60, new FakePca9532());
+    const logs: string[] = [];
+    const h = await buildHandset(cfg, (l, m) => logs.push(`${l} ${m}`), {
+      gpio: kernel,
+      openBus: async () => bus,
+      clock,
+    });
+    expect(logs.join("\n")).toMatch(/hal\.gpio: no GPIO chip labelled "pinctrl-bcm2711"/);
+    expect(logs.join("\n")).toMatch(/TCA8418 at 0x34 on \/dev\/i2c-1 does not answer \(ENXIO\)/);
+    expect(h.hook).toBe(h.mock.hook);
+    expect(h.keypad).toBe(h.mock.keypad);
+    expect(h.leds.constructor.name).toBe("Pca9532Leds");
+    expect(h.mock).toBeInstanceOf(MockHandset);
+    await h.close();
+  });
+});
