@@ -96,12 +96,12 @@ async function runPhone(argv: string[], io: CliIO, bench: boolean): Promise<numb
   const c = load(path, io);
   if (!c) return 2;
   const log = journaldLog(io);
-  const handset = new MockHandset();
-  if (!bench)
-    log(
-      "warn",
-      "hal.backend is mock: no hook switch or keypad is read (the GPIO/I2C backends come with the HAL issue)",
-    );
+  const mock = new MockHandset();
+  const useHardware = !bench && (c.hal.backend !== "mock" || c.hal.i2c !== undefined);
+  const handset = useHardware ? await buildHandset(c.hal, log) : mock;
+  if (!bench && !useHardware) {
+    log("warn", "hal.backend is mock: no hook switch or keypad is read (docs/wiring.md)");
+  }
   const built = buildPhone(c, handset, { log });
   const notifier = new SystemdNotifier();
   built.agent.on("registration", (state, why) => {
@@ -126,7 +126,7 @@ async function runPhone(argv: string[], io: CliIO, bench: boolean): Promise<numb
           user: c.account.user,
           phone: built.phone,
           agent: built.agent,
-          handset,
+          handset: mock,
           journal: built.journal,
         },
       ],

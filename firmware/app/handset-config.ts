@@ -132,10 +132,9 @@ export function parseHalConfig(raw: unknown, errors: ConfigError[]): HalConfig {
     const i = raw.i2c;
     if (!isObj(i)) err("i2c", "expected a mapping");
     else {
-      const bus =
-        typeof i.bus === "number" && Number.isInteger(i.bus) && i.bus >= 0
-          ? i.bus
-          : (err("i2c.bus", "expected the bus number (1 is the Pi's header bus)"), 1);
+      let bus = 1;
+      if (typeof i.bus === "number" && Number.isInteger(i.bus) && i.bus >= 0) bus = i.bus;
+      else err("i2c.bus", "expected the bus number (1 is the Pi's header bus)");
       const addr = (path: string, v: unknown, lo: number, hi: number, dflt: number) => {
         if (v === undefined) return dflt;
         if (typeof v === "number" && v >= lo && v <= hi) return v;
