@@ -255,8 +255,11 @@ export class LineRequestHandle {
     onEdge: (e: EdgeEvent) => void,
     clock: Pick<Clock, "setTimeout" | "clearTimeout">,
     everyMs = 5,
+    onError: (e: Error) => void = () => {},
   ): void {
     const buf = Buffer.alloc(SIZES.lineEvent * 16);
+    let backoff = 0;
+    let failing = false;
     const poll = () => {
       if (this.released) return;
       for (;;) {
@@ -277,8 +280,19 @@ export class LineRequestHandle {
       }
     };
     const loop = () => {
-      poll();
-      if (!this.released) this.timer = clock.setTimeout(loop, everyMs);
+      if (this.released) return;
+      try {
+        poll();
+        if (failing) onError(new Error(`lines on "${this.chip.info.label}" read again`));
+        failing = false;
+        backoff = 0;
+      } catch (e) {
+        // The chip went away (unbound, EIO): reported once, retried with backoff.
+        if (!failing) onError(e as Error);
+        failing = true;
+        backoff = Math.min(Math.max(backoff * 2, 500), 30_000);
+      }
+      if (!this.released) this.timer = clock.setTimeout(loop, failing ? backoff : everyMs);
     };
     this.clearTimer = () => clock.clearTimeout(this.timer);
     loop();

@@ -111,13 +111,22 @@ export class GpioHandset {
       w.hookTiming ?? DEFAULT_HOOK_TIMING,
     );
     this.keypad = new GpioKeypad();
-    inputs.watch((e) => {
-      if (e.offset === hookOffset) this.hook.edge(e.active, e.atMs);
-      else {
-        const k = keyLines.find((x) => x.offset === e.offset);
-        if (k) this.keypad.edge(k.key, e.active, e.atMs);
-      }
-    }, clock);
+    inputs.watch(
+      (e) => {
+        if (e.offset === hookOffset) this.hook.edge(e.active, e.atMs);
+        else {
+          const k = keyLines.find((x) => x.offset === e.offset);
+          if (k) this.keypad.edge(k.key, e.active, e.atMs);
+        }
+      },
+      clock,
+      5,
+      (e) =>
+        log(
+          "error",
+          `GPIO inputs on "${w.chip}": ${(e as NodeJS.ErrnoException).code ?? e.message}`,
+        ),
+    );
     this.hook.onClose(() => inputs.release());
     this.leds = new GpioLeds(clock, outputs, ledLines, log);
   }

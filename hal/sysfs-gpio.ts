@@ -13,8 +13,19 @@ import { EventEmitter } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { type Clock, type HookSwitch, systemClock } from "./contracts.ts";
+import {
+  type Clock,
+  type HookSwitch,
+  type KeyName,
+  type Keypad,
+  LED_NAMES,
+  type LedName,
+  type LedPattern,
+  type Leds,
+  systemClock,
+} from "./contracts.ts";
 import { DEFAULT_HOOK_TIMING, HookDebouncer, type HookTiming } from "./hook-debouncer.ts";
+import { LedAnimator } from "./led-animator.ts";
 
 /** The part of onoff's Gpio class the backend uses (so a fake can stand in for it). */
 export interface OnoffGpio {
@@ -101,5 +112,74 @@ export class SysfsHookSwitch extends EventEmitter implements HookSwitch {
     this.debouncer.dispose();
     this.gpio.unexport();
     this.removeAllListeners();
+  }
+}
+
+/** Direct-wired keys on sysfs lines (closed to ground = pressed), 10 ms debounce. */
+export class SysfsKeypad extends EventEmitter implements Keypad {
+  private readonly gpios: OnoffGpio[] = [];
+  private readonly down = new Map<KeyName, boolean>();
+  private readonly last = new Map<KeyName, number>();
+  private closed = false;
+
+  constructor(
+    o: { chip: string; keys: Partial<Record<KeyName, string>>; root?: string },
+    Gpio: OnoffGpioClass = loadOnoff(),
+    private readonly clock: Clock = systemClock,
+  ) {
+    super();
+    for (const [key, line] of Object.entries(o.keys) as [KeyName, string][]) {
+      const g = new Gpio(sysfsNumber(o.chip, offsetOfName(line), o.root), "in", "both", {
+        activeLow: true,
+      });
+      this.gpios.push(g);
+      g.watch((err, value) => {
+        if (err || this.closed) return;
+        const now = this.clock.now();
+        const active = value === 1;
+        const prev = this.last.get(key) ?? Number.NEGATIVE_INFINITY;
+        this.last.set(key, now);
+        if ((this.down.get(key) ?? false) === active || (active && now - prev < 10)) return;
+        this.down.set(key, active);
+        this.emit(active ? "keyDown" : "keyUp", key);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const g of this.gpios) g.unexport();
+    this.removeAllListeners();
+  }
+}
+
+/** LEDs on sysfs output lines (high = lit), patterns played from the clock. */
+export class SysfsLeds implements Leds {
+  private readonly gpios = new Map<LedName, OnoffGpio>();
+  private readonly animator: LedAnimator;
+
+  constructor(
+    o: { chip: string; leds: Partial<Record<LedName, string>>; root?: string },
+    Gpio: OnoffGpioClass = loadOnoff(),
+    clock: Clock = systemClock,
+  ) {
+    for (const [led, line] of Object.entries(o.leds) as [LedName, string][]) {
+      this.gpios.set(led, new Gpio(sysfsNumber(o.chip, offsetOfName(line), o.root), "low"));
+    }
+    this.animator = new LedAnimator(clock, (name, on) =>
+      this.gpios.get(name)?.writeSync(on ? 1 : 0),
+    );
+  }
+
+  set(name: LedName, pattern: LedPattern): void {
+    this.animator.set(name, pattern);
+  }
+  pattern(name: LedName): LedPattern {
+    return this.animator.pattern(name);
+  }
+  async close(): Promise<void> {
+    for (const n of LED_NAMES) this.animator.set(n, { kind: "off" });
+    this.animator.stop();
+    for (const g of this.gpios.values()) g.unexport();
   }
 }

@@ -215,3 +215,56 @@ contract("i2c chips (fake bus): TCA8418 keypad, PCA9532 LEDs", () => {
     settle,
   };
 });
+
+// ---- sysfs through onoff (a fake onoff over an in-memory sysfs; numbers from a fake sysfs tree).
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SysfsHookSwitch, SysfsKeypad, SysfsLeds } from "../../hal/sysfs-gpio.ts";
+import { fakeOnoff } from "../support/fake-onoff.ts";
+
+contract("sysfs via onoff (Pi 4 on kernel 6.6: base 512)", () => {
+  const root = mkdtempSync(join(tmpdir(), "deskphone-sysfs-"));
+  mkdirSync(join(root, "gpiochip512"));
+  writeFileSync(join(root, "gpiochip512", "label"), "pinctrl-bcm2711\n");
+  writeFileSync(join(root, "gpiochip512", "base"), "512\n");
+  writeFileSync(join(root, "gpiochip512", "ngpio"), "58\n");
+  const clock = new ManualClock();
+  const onoff = fakeOnoff();
+  const chip = "pinctrl-bcm2711";
+  const keys = { "1": "GPIO5", "#": "GPIO6", dnd: "GPIO13" } as const;
+  onoff.switchTo(512 + 17, false);
+  const hook = new SysfsHookSwitch({ chip, line: "GPIO17", root }, onoff.Gpio, clock);
+  const keypad = new SysfsKeypad({ chip, keys, root }, onoff.Gpio, clock);
+  const leds = new SysfsLeds(
+    {
+      chip,
+      leds: { status: "GPIO22", line: "GPIO23", message: "GPIO24", emergency: "GPIO25" },
+      root,
+    },
+    onoff.Gpio,
+    clock,
+  );
+  return {
+    hook,
+    keypad,
+    leds,
+    lift: () => onoff.switchTo(529, true),
+    replace: () => onoff.switchTo(529, false),
+    flash: () => {
+      onoff.switchTo(529, false);
+      clock.advance(300);
+      onoff.switchTo(529, true);
+    },
+    press: (k) => {
+      const line = (keys as Record<string, string>)[k];
+      if (!line) return;
+      const n = 512 + Number(line.slice(4));
+      onoff.switchTo(n, true);
+      clock.advance(50);
+      onoff.switchTo(n, false);
+      clock.advance(50);
+    },
+    settle: () => clock.advance(1200),
+  };
+});

@@ -158,3 +158,19 @@ describe("GPIO key matrix scanned by the CPU", () => {
     void kp.close();
   });
 });
+
+describe("GPIO faults", () => {
+  it("a chip that goes away is logged once, retried with backoff, and picked up again", () => {
+    const { clock, kernel, handset, logs } = rig();
+    const seen: string[] = [];
+    handset.hook.on("offHook", () => seen.push("offHook"));
+    kernel.unplugged = true;
+    clock.advance(10_000);
+    expect(logs.filter((l) => l.includes("ENODEV"))).toHaveLength(1);
+    kernel.unplugged = false;
+    kernel.closeSwitch(CHIP, "GPIO17", true);
+    clock.advance(40_000);
+    expect(logs.some((l) => l.includes("read again"))).toBe(true);
+    expect(seen).toEqual(["offHook"]);
+  });
+});

@@ -205,7 +205,11 @@ export class FakeGpioKernel implements GpioIo {
     v.request.nonBlocking = true;
   }
 
+  /** A chip that went away (driver unbound): reads fail with ENODEV until it is back. */
+  unplugged = false;
+
   read(fd: number, buf: Buffer): number {
+    if (this.unplugged) throw err("ENODEV");
     const v = this.fds.get(fd);
     if (!v || !("request" in v)) throw err("EBADF");
     if (!v.request.nonBlocking) throw new Error("fake: a blocking read would hold a thread");
