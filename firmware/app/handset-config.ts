@@ -15,12 +15,19 @@ import { Mcp23017Keypad } from "../../hal/mcp23017-matrix.ts";
 import { MockHandset } from "../../hal/mock.ts";
 import { Pca9532Leds } from "../../hal/pca9532.ts";
 import { openI2cBus, type Smbus } from "../../hal/smbus.ts";
+import {
+  loadOnoff,
+  type OnoffGpioClass,
+  SysfsHookSwitch,
+  SysfsKeypad,
+  SysfsLeds,
+} from "../../hal/sysfs-gpio.ts";
 import { PHONE_KEYMAP, Tca8418Keypad } from "../../hal/tca8418.ts";
 import type { ConfigError } from "../alerting/alert-config.ts";
 import type { Handset, Log } from "./build-phone.ts";
 
 export interface HalConfig {
-  backend: "mock" | "gpio";
+  backend: "mock" | "gpio" | "sysfs";
   gpio?: {
     chip: string;
     hook: string;
@@ -52,9 +59,13 @@ export function parseHalConfig(raw: unknown, errors: ConfigError[]): HalConfig {
     if (!["backend", "gpio", "i2c", "timing"].includes(k))
       err(k, "unknown setting (known: backend, gpio, i2c, timing)");
   const backend = raw.backend ?? "mock";
-  if (backend !== "mock" && backend !== "gpio")
-    err("backend", 'expected "mock" or "gpio" (GPIO character device, with optional i2c chips)');
-  const c: HalConfig = { backend: backend === "gpio" ? "gpio" : "mock" };
+  if (backend !== "mock" && backend !== "gpio" && backend !== "sysfs") {
+    err(
+      "backend",
+      'expected "mock", "gpio" (GPIO character device) or "sysfs" (onoff, older kernels)',
+    );
+  }
+  const c: HalConfig = { backend: backend === "gpio" || backend === "sysfs" ? backend : "mock" };
   const used = new Map<string, string>();
   const line = (path: string, v: unknown): string | undefined => {
     if (typeof v !== "string" || !LINE.test(v)) {
@@ -127,7 +138,10 @@ export function parseHalConfig(raw: unknown, errors: ConfigError[]): HalConfig {
       }
       c.gpio = gpio;
     }
-  } else if (c.backend === "gpio") err("gpio", "the gpio backend needs gpio.chip and gpio.hook");
+  } else if (c.backend !== "mock")
+    err("gpio", `the ${c.backend} backend needs gpio.chip and gpio.hook`);
+  if (c.backend === "sysfs" && c.gpio?.matrix)
+    err("gpio.matrix", "a CPU-scanned matrix needs the gpio backend (sysfs is too slow to scan)");
   if (raw.i2c !== undefined) {
     const i = raw.i2c;
     if (!isObj(i)) err("i2c", "expected a mapping");
@@ -196,6 +210,8 @@ export function parseHalConfig(raw: unknown, errors: ConfigError[]): HalConfig {
 
 export interface HandsetDeps {
   gpio?: GpioIo;
+  onoff?: OnoffGpioClass;
+  sysfsRoot?: string;
   openBus?: (bus: number) => Promise<Smbus>;
   clock?: Clock;
 }
@@ -239,6 +255,41 @@ export async function buildHandset(
       log(
         "error",
         `hal.gpio: ${(e as Error).message}; the handset is not read (mock in its place)`,
+      );
+    }
+  }
+  if (c.backend === "sysfs" && c.gpio) {
+    try {
+      const Gpio = deps.onoff ?? loadOnoff();
+      const g = c.gpio;
+      const root = deps.sysfsRoot;
+      parts.hook = new SysfsHookSwitch(
+        {
+          chip: g.chip,
+          line: g.hook,
+          activeLow: g.hookActiveLow,
+          ...(root && { root }),
+          ...(c.timing && { timing: c.timing }),
+        },
+        Gpio,
+        clock,
+      );
+      if (g.keys)
+        parts.keypad = new SysfsKeypad(
+          { chip: g.chip, keys: g.keys, ...(root && { root }) },
+          Gpio,
+          clock,
+        );
+      if (g.leds)
+        parts.leds = new SysfsLeds(
+          { chip: g.chip, leds: g.leds, ...(root && { root }) },
+          Gpio,
+          clock,
+        );
+    } catch (e) {
+      log(
+        "error",
+        `hal.gpio (sysfs): ${(e as Error).message}; the handset is not read (mock in its place)`,
       );
     }
   }

@@ -48,7 +48,7 @@ describe("hal wiring in the config", () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const got = Object.fromEntries(r.errors.map((e) => [e.path, e.reason]));
-    expect(got["hal.backend"]).toMatch(/expected "mock" or "gpio"/);
+    expect(got["hal.backend"]).toMatch(/expected "mock", "gpio" .* or "sysfs"/);
     expect(got["hal.gpio.chip"]).toMatch(/label/);
     expect(got["hal.gpio.keys.1"]).toMatch(/line GPIO17 is already used by gpio.hook/);
     expect(got["hal.gpio.keys.x"]).toMatch(/not a key/);
@@ -113,6 +113,44 @@ describe("building the handset", () => {
     expect(h.keypad).toBe(h.mock.keypad);
     expect(h.leds.constructor.name).toBe("Pca9532Leds");
     expect(h.mock).toBeInstanceOf(MockHandset);
+    await h.close();
+  });
+});
+
+describe("the sysfs backend from the config", () => {
+  it("builds hook, keys and LEDs on onoff with the chip base applied", async () => {
+    const { mkdirSync, mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { fakeOnoff } = await import("../../support/fake-onoff.ts");
+    const root = mkdtempSync(join(tmpdir(), "deskphone-sysfs-"));
+    mkdirSync(join(root, "gpiochip571"));
+    writeFileSync(join(root, "gpiochip571", "label"), "pinctrl-rp1\n");
+    writeFileSync(join(root, "gpiochip571", "base"), "571\n");
+    writeFileSync(join(root, "gpiochip571", "ngpio"), "54\n");
+    const onoff = fakeOnoff();
+    const r = validateConfig({
+      ...base,
+      hal: {
+        backend: "sysfs",
+        gpio: {
+          chip: "pinctrl-rp1",
+          hook: "GPIO17",
+          keys: { ack: "GPIO5" },
+          leds: { emergency: "GPIO25" },
+        },
+      },
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const clock = new ManualClock();
+    const h = await buildHandset(r.config.hal, () => {}, {
+      onoff: onoff.Gpio,
+      sysfsRoot: root,
+      clock,
+    });
+    expect([...onoff.exported].sort()).toEqual([571 + 17, 571 + 25, 571 + 5].sort());
+    h.leds.set("emergency", { kind: "on" });
+    expect(onoff.level(571 + 25)).toBe(true);
     await h.close();
   });
 });
