@@ -208,7 +208,8 @@ export class RtpSession
     if (this.sendTimer) return;
     this.sendStart = nowMs();
     let sent = 0;
-    this.sendTimer = setInterval(() => {
+    // One wake-up a frame: send what is due, then sleep until the next frame.
+    const tick = () => {
       const due = Math.floor((nowMs() - this.sendStart) / FRAME_MS) + 1 - sent;
       for (let i = 0; i < Math.min(due, 5); i++) {
         const src = this.sendSource;
@@ -218,11 +219,14 @@ export class RtpSession
         sent++;
       }
       if (due > 5) sent += due - 5; // a stall: skip rather than burst
-    }, 5);
+      const next = sent * FRAME_MS - (nowMs() - this.sendStart);
+      this.sendTimer = setTimeout(tick, Math.max(1, next));
+    };
+    this.sendTimer = setTimeout(tick, 0);
   }
 
   stopSending(): void {
-    clearInterval(this.sendTimer);
+    clearTimeout(this.sendTimer);
     this.sendTimer = undefined;
     this.sendSource = undefined;
   }
