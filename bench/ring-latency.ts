@@ -6,6 +6,7 @@
  *   npm run bench:ring
  */
 import { AlsaCapture } from "../audio/alsa-capture.ts";
+import { AlsaNativePlayback } from "../audio/alsa-native.ts";
 import { AlsaPlayback } from "../audio/alsa-playback.ts";
 import { SILENCE } from "../audio/frame-source.ts";
 import { ToneSource } from "../audio/tone-source.ts";
@@ -31,7 +32,32 @@ function stats(xs: number[]) {
 const fmt = (o: ReturnType<typeof stats>) =>
   `n=${o.n} min ${o.min.toFixed(1)} ms, median ${o.median.toFixed(1)} ms, p90 ${o.p90.toFixed(1)} ms, max ${o.max.toFixed(1)} ms`;
 
+const BACKEND = process.env.RING_BACKEND ?? "aplay";
 const rig = await startJackRig();
+// The in-process PCM reads the ALSA and JACK settings from this process's environment.
+Object.assign(process.env, {
+  ALSA_CONFIG_PATH: rig.env.ALSA_CONFIG_PATH,
+  JACK_DEFAULT_SERVER: rig.env.JACK_DEFAULT_SERVER,
+  JACK_NO_AUDIO_RESERVATION: "1",
+});
+const makePlayer = (extra: { idleCloseMs?: number } = {}) =>
+  BACKEND === "native"
+    ? new AlsaNativePlayback({
+        device: "ring",
+        rate: RATE,
+        frameMs: Math.min(FRAME_MS, 10),
+        queueFrames: LEAD,
+        ...extra,
+      })
+    : new AlsaPlayback({
+        device: "ring",
+        rate: RATE,
+        env: rig.env,
+        frameMs: FRAME_MS,
+        leadFrames: LEAD,
+        alsa: ALSA,
+        ...extra,
+      });
 const tap = new AlsaCapture({
   device: "tap",
   rate: RATE,
@@ -56,7 +82,7 @@ tap.start();
 await sleep(500);
 
 const emergency = CADENCES.emergency as Cadence;
-async function measure(player: AlsaPlayback, cold: boolean): Promise<number> {
+async function measure(player: AlsaPlayback | AlsaNativePlayback, cold: boolean): Promise<number> {
   const heard = new Promise<number>((r) => {
     waiting = r;
   });
@@ -69,15 +95,7 @@ async function measure(player: AlsaPlayback, cold: boolean): Promise<number> {
 }
 
 const warm: number[] = [];
-const ringer = new AlsaPlayback({
-  device: "ring",
-  rate: RATE,
-  env: rig.env,
-  idleCloseMs: 60_000,
-  frameMs: FRAME_MS,
-  leadFrames: LEAD,
-  alsa: ALSA,
-});
+const ringer = makePlayer({ idleCloseMs: 60_000 });
 ringer.on("error", (e) => console.error(e.message));
 ringer.play(SILENCE);
 await sleep(500);
@@ -90,14 +108,7 @@ await ringer.close();
 
 const cold: number[] = [];
 for (let i = 0; i < 10; i++) {
-  const p = new AlsaPlayback({
-    device: "ring",
-    rate: RATE,
-    env: rig.env,
-    frameMs: FRAME_MS,
-    leadFrames: LEAD,
-    alsa: ALSA,
-  });
+  const p = makePlayer();
   cold.push(await measure(p, true));
   await sleep(200);
 }
@@ -105,7 +116,7 @@ await tap.stop();
 rig.stop();
 
 console.log(
-  `ring latency, JACK dummy ${rig.periodMs.toFixed(2)} ms periods, ALSA jack plugin, ${RATE} Hz, ` +
+  `ring latency (${BACKEND}), JACK dummy ${rig.periodMs.toFixed(2)} ms periods, ALSA jack plugin, ${RATE} Hz, ` +
     `writes of ${FRAME_MS} ms, ${LEAD} ahead, ALSA period ${ALSA.periodUs / 1000} ms, buffer ${ALSA.bufferUs / 1000} ms, tap resolution 1 ms`,
 );
 
@@ -113,7 +124,7 @@ console.log(
   `  device already open (ringer kept open): ${fmt(stats(warm.filter(Number.isFinite)))}`,
 );
 console.log(
-  `  device closed (aplay started by play):  ${fmt(stats(cold.filter(Number.isFinite)))}`,
+  `  device closed (opened by play):         ${fmt(stats(cold.filter(Number.isFinite)))}`,
 );
 console.log(
   `  lost measurements: ${warm.filter((x) => !Number.isFinite(x)).length + cold.filter((x) => !Number.isFinite(x)).length}`,

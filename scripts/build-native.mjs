@@ -1,8 +1,9 @@
-// Builds the project's one native part, native/gpio-ioctl (ioctl(2) for the
-// GPIO character device), with npm's own node-gyp against this Node's headers.
+// Builds the project's native parts with npm's own node-gyp against this
+// Node's headers: native/gpio-ioctl (ioctl(2) for the GPIO character device)
+// and native/alsa-pcm (an ALSA PCM in-process, paced on the device clock).
 // Run by `npm ci` / `npm install` (the "install" script). A failure is reported
 // and does not fail the install: only the GPIO character-device backend needs
-// it, and it says so clearly when it is missing.
+// them, and each says so clearly when it is missing.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -15,6 +15,7 @@ PACKAGES=(
   openssl                     # test certificates for wss://
   systemd                     # systemd-analyze verify, systemd-notify
   chromium                    # the bench page, tested headless
+  libasound2-dev              # builds native/alsa-pcm (in-process ALSA)
 )
 
 missing=()

@@ -1,5 +1,6 @@
 /** Builds a running phone from its configuration and a handset (HAL backend or mock). */
 import { AlsaCapture } from "../../audio/alsa-capture.ts";
+import { AlsaNativePlayback, nativePcm } from "../../audio/alsa-native.ts";
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
 import type { FrameSource } from "../../audio/frame-source.ts";
 import type { HookSwitch, Keypad, Leds } from "../../hal/contracts.ts";
@@ -47,12 +48,26 @@ export function buildPhone(
     log: o.log,
   });
   const env = o.env ?? process.env;
-  const ringer = new AlsaPlayback({
-    device: c.audio.ringer.device,
-    rate: c.audio.ringer.rate,
-    env,
-    idleCloseMs: 1000,
-  });
+  // The ringer is opened in-process and kept open, so "ring now" starts within a
+  // period (docs/benchmarks.md); without native/alsa-pcm it falls back to aplay.
+  const native = c.audio.nativeRinger ? nativePcm() : undefined;
+  if (c.audio.nativeRinger && !native) {
+    o.log("warn", "native/alsa-pcm is not built: the ringer plays through aplay (slower to start)");
+  }
+  const ringer = native
+    ? new AlsaNativePlayback({
+        device: c.audio.ringer.device,
+        rate: c.audio.ringer.rate,
+        frameMs: 20,
+        queueFrames: 2,
+        idleCloseMs: Number.POSITIVE_INFINITY,
+      })
+    : new AlsaPlayback({
+        device: c.audio.ringer.device,
+        rate: c.audio.ringer.rate,
+        env,
+        idleCloseMs: 1000,
+      });
   const earpiece = new AlsaPlayback({
     device: c.audio.earpiece.device,
     rate: c.audio.earpiece.rate,

@@ -29,6 +29,8 @@ export interface PhoneConfig {
     earpiece: AudioDeviceConfig;
     microphone: AudioDeviceConfig;
     ringerVolumeDb: number;
+    /** Play the ringer in-process (native/alsa-pcm), kept open for a fast start. */
+    nativeRinger: boolean;
     rtpPorts: [number, number];
     mediaAddress?: string;
   };
@@ -242,6 +244,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
     "earpiece",
     "microphone",
     "ringerVolumeDb",
+    "nativeRinger",
     "rtpPorts",
     "mediaAddress",
   ]);
@@ -303,6 +306,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
       earpiece: r.device(au, "audio", "earpiece", 8000),
       microphone: r.device(au, "audio", "microphone", 8000),
       ringerVolumeDb: r.number(au, "audio", "ringerVolumeDb", -60, 0, DEFAULTS.ringerVolumeDb),
+      nativeRinger: r.boolean(au, "audio", "nativeRinger", true),
       rtpPorts,
       ...(mediaAddress && { mediaAddress }),
     },

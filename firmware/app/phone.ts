@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { AlsaCapture } from "../../audio/alsa-capture.ts";
+import type { AlsaNativePlayback } from "../../audio/alsa-native.ts";
 import type { AlsaPlayback } from "../../audio/alsa-playback.ts";
 import { CaptureQueue } from "../../audio/capture-queue.ts";
 import type { FrameSource } from "../../audio/frame-source.ts";
@@ -42,7 +43,7 @@ export interface PhoneParts {
   agent: PhoneAgent;
   alertConfig?: AlertConfig;
   controller?: Partial<ControllerConfig>;
-  ringer?: AlsaPlayback;
+  ringer?: AlsaPlayback | AlsaNativePlayback;
   earpiece?: AlsaPlayback;
   /** The handset microphone: an ALSA capture device, or any source (tests, bench). */
   microphone?: AlsaCapture | FrameSource;

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "alsa_pcm",
+      "sources": ["pcm.c"],
+      "libraries": ["-lasound"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}
