@@ -15,6 +15,7 @@ import { type FrameSource, frameSamples } from "./frame-source.ts";
 interface NativePcm {
   open(name: string, capture: boolean, rate: number, channels: number, latencyUs: number): object;
   write(h: object, frames: Int16Array): number;
+  read(h: object, frames: Int16Array): number;
   delay(h: object): number;
   drop(h: object): void;
   close(h: object): void;

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
 import { AlsaPlayback } from "../audio/alsa-playback.ts";
+import { NativeCallAudio } from "../audio/native-call-audio.ts";
 import { RtpSession } from "../audio/rtp-session.ts";
 import { startJackRig } from "./jack-rig.ts";
 
@@ -43,12 +44,28 @@ const farPort = await new Promise<number>((resolve) =>
 );
 session.setRemote("127.0.0.1", farPort);
 
-const ear = new AlsaPlayback({ device: "ring", env, idleCloseMs: 3_600_000 });
-const mic = new AlsaCapture({ device: "tap", env });
-mic.on("frame", (f) => session.sendFrame(f));
-for (const d of [ear, mic]) d.on("error", (e) => console.error(e.message));
-ear.play(session);
-mic.start();
+const BACKEND = process.env.MEDIA_BACKEND ?? "aplay";
+Object.assign(process.env, {
+  ALSA_CONFIG_PATH: env.ALSA_CONFIG_PATH,
+  JACK_DEFAULT_SERVER: env.JACK_DEFAULT_SERVER,
+  JACK_NO_AUDIO_RESERVATION: "1",
+});
+let ear: AlsaPlayback | undefined;
+let mic: AlsaCapture | undefined;
+let nativeAudio: NativeCallAudio | undefined;
+if (BACKEND === "native") {
+  nativeAudio = new NativeCallAudio({ earpiece: "ring", microphone: "tap" });
+  nativeAudio.on("error", (e) => console.error(e.message));
+  nativeAudio.onMicFrame = (f) => session.sendFrame(f);
+  nativeAudio.start(session);
+} else {
+  ear = new AlsaPlayback({ device: "ring", env, idleCloseMs: 3_600_000 });
+  mic = new AlsaCapture({ device: "tap", env });
+  mic.on("frame", (f) => session.sendFrame(f));
+  for (const d of [ear, mic]) d.on("error", (e) => console.error(e.message));
+  ear.play(session);
+  mic.start();
+}
 await new Promise((r) => setTimeout(r, 1000)); // settle
 
 const pids = () => {
@@ -56,7 +73,7 @@ const pids = () => {
   const e = ear as any;
   // biome-ignore lint/suspicious/noExplicitAny: as above
   const m = mic as any;
-  return [e.child?.pid, m.child?.pid] as (number | undefined)[];
+  return [e?.child?.pid, m?.child?.pid] as (number | undefined)[];
 };
 const [earPid, micPid] = pids();
 const c0 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
@@ -74,7 +91,7 @@ const arecordCpu = (c1[1] as number) - (c0[1] as number);
 const pct = (s: number) => `${((100 * s) / wall).toFixed(2)} % of one core`;
 const perMin = (s: number) => `${((60 * s) / wall).toFixed(2)} CPU-s per minute`;
 console.log(
-  `media CPU, one full-duplex G.711 call, ${wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}`,
+  `media CPU (${BACKEND}), one full-duplex G.711 call, ${wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}`,
 );
 console.log(`  node (RTP, G.711, jitter buffer, pacing): ${pct(node)}, ${perMin(node)}`);
 console.log(`  aplay (earpiece):                          ${pct(aplayCpu)} (/proc, 10 ms ticks)`);
@@ -86,8 +103,9 @@ console.log(
   `  packets sent ${stats.sent}, received ${stats.received}, lost ${stats.lost}, concealed ${stats.concealed}, jitter ${stats.jitterMs.toFixed(2)} ms`,
 );
 
-await ear.close();
-await mic.stop();
+await ear?.close();
+await mic?.stop();
+nativeAudio?.stop();
 session.close();
 far.kill("SIGTERM");
 rig.stop();
