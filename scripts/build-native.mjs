@@ -1,9 +1,9 @@
 // Builds the project's native parts with npm's own node-gyp against this
 // Node's headers: native/gpio-ioctl (ioctl(2) for the GPIO character device)
-// and native/alsa-pcm (an ALSA PCM in-process, paced on the device clock).
-// Run by `npm ci` / `npm install` (the "install" script). A failure is reported
-// and does not fail the install: only the GPIO character-device backend needs
-// them, and each says so clearly when it is missing.
+// and native/alsa-pcm (an ALSA PCM in-process, paced on the device clock;
+// needs libasound2-dev). Run by `npm ci` / `npm install` (the "install"
+// script). A failure is reported and does not fail the install: each part
+// says clearly at run time when it is missing, and tests check both load.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,24 +11,25 @@ import { dirname, join } from "node:path";
 const nodeRoot = dirname(dirname(process.execPath));
 const nodedir = existsSync(join(nodeRoot, "include", "node", "node_api.h")) ? nodeRoot : undefined;
 const npmGyp = process.env.npm_config_node_gyp;
-const gyp = npmGyp && existsSync(npmGyp) ? [process.execPath, npmGyp] : ["node-gyp"];
-const args = [
-  ...gyp.slice(1),
-  "rebuild",
-  "-C",
-  "native/gpio-ioctl",
-  ...(nodedir ? [`--nodedir=${nodedir}`] : []),
-];
-const r = spawnSync(gyp[0], args, { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
-if (r.status !== 0) {
-  const why = r.error
-    ? r.error.message
-    : (r.stderr ?? "")
-        .split("\n")
-        .filter((l) => /ERR!|error/.test(l))
-        .slice(-5)
-        .join("\n");
-  console.warn(
-    `deskphone: native/gpio-ioctl was not built (the GPIO character-device backend needs it):\n${why}`,
-  );
+const bundled = join(nodeRoot, "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
+const gypJs = npmGyp && existsSync(npmGyp) ? npmGyp : existsSync(bundled) ? bundled : undefined;
+const gyp = gypJs ? [process.execPath, gypJs] : ["node-gyp"];
+
+const parts = {
+  "gpio-ioctl": "the GPIO character-device backend",
+  "alsa-pcm": "the in-process ringer (aplay is used without it)",
+};
+for (const [dir, usedBy] of Object.entries(parts)) {
+  const args = [...gyp.slice(1), "rebuild", "-C", `native/${dir}`, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+  const r = spawnSync(gyp[0], args, { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  if (r.status !== 0) {
+    const why = r.error
+      ? r.error.message
+      : (r.stderr ?? "")
+          .split("\n")
+          .filter((l) => /ERR!|error/.test(l))
+          .slice(-5)
+          .join("\n");
+    console.warn(`deskphone: native/${dir} was not built (${usedBy} needs it):\n${why}`);
+  }
 }
