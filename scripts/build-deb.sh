@@ -18,7 +18,17 @@ lib="$root/usr/lib/deskphone"
 mkdir -p "$lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/deskphone" "$root/usr/share/doc/deskphone" "$root/DEBIAN"
 cp -r package.json package-lock.json bin audio firmware hal sip "$lib/"
 mkdir -p "$lib/server" && cp -r server/emergency-table.ts server/kamailio "$lib/server/"
+mkdir -p "$lib/scripts" "$lib/native"
+cp scripts/build-native.mjs "$lib/scripts/"
+for d in native/*/; do mkdir -p "$lib/$d" && cp "$d"binding.gyp "$d"*.c "$lib/$d"; done
 (cd "$lib" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --os=linux --cpu="$cpu" >/dev/null)
+# The native parts (GPIO ioctl, in-process ALSA) are built for this machine's
+# architecture: build the package on the phone's kind of machine to have them.
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+  (cd "$lib" && node scripts/build-native.mjs && rm -rf native/*/build/Release/obj.target native/*/build/Release/.deps)
+else
+  echo "build-deb: $arch differs from this machine: the package carries the native sources but not built (see docs/install.md)" >&2
+fi
 cat > "$root/usr/bin/deskphone" <<'SH'
 #!/bin/sh
 exec /usr/bin/node /usr/lib/deskphone/bin/deskphone.mjs "$@"

@@ -11,7 +11,16 @@ import { dirname, join } from "node:path";
 const nodeRoot = dirname(dirname(process.execPath));
 const nodedir = existsSync(join(nodeRoot, "include", "node", "node_api.h")) ? nodeRoot : undefined;
 const npmGyp = process.env.npm_config_node_gyp;
-const bundled = join(nodeRoot, "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
+const bundled = join(
+  nodeRoot,
+  "lib",
+  "node_modules",
+  "npm",
+  "node_modules",
+  "node-gyp",
+  "bin",
+  "node-gyp.js",
+);
 const gypJs = npmGyp && existsSync(npmGyp) ? npmGyp : existsSync(bundled) ? bundled : undefined;
 const gyp = gypJs ? [process.execPath, gypJs] : ["node-gyp"];
 
@@ -20,7 +29,13 @@ const parts = {
   "alsa-pcm": "the in-process ringer (aplay is used without it)",
 };
 for (const [dir, usedBy] of Object.entries(parts)) {
-  const args = [...gyp.slice(1), "rebuild", "-C", `native/${dir}`, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+  const args = [
+    ...gyp.slice(1),
+    "rebuild",
+    "-C",
+    `native/${dir}`,
+    ...(nodedir ? [`--nodedir=${nodedir}`] : []),
+  ];
   const r = spawnSync(gyp[0], args, { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
   if (r.status !== 0) {
     const why = r.error

@@ -21,6 +21,11 @@ describe("the .deb", () => {
       expect(contents).toContain(f);
     }
     expect(contents).not.toContain("node_modules/vitest");
+    // Built for this machine's architecture: the native parts are in.
+    expect(contents).toContain(
+      "./usr/lib/deskphone/native/gpio-ioctl/build/Release/gpio_ioctl.node",
+    );
+    expect(contents).toContain("./usr/lib/deskphone/native/alsa-pcm/build/Release/alsa_pcm.node");
     expect(execFileSync("dpkg-deb", ["-f", deb, "Depends"], { encoding: "utf8" })).toContain(
       "nodejs (>= 20.19)",
     );
