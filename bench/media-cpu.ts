@@ -9,7 +9,7 @@
  *   npm run bench:media
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
 import { AlsaPlayback } from "../audio/alsa-playback.ts";
@@ -77,11 +77,26 @@ const pids = () => {
 };
 const [earPid, micPid] = pids();
 const c0 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
+/** CPU seconds of each thread of this process, by thread name (/proc/self/task/N/{comm,stat}). */
+function threads(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const comm = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+      const f =
+        readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      out.set(`${comm}#${tid}`, (Number(f[11]) + Number(f[12])) / TICK);
+    } catch {}
+  }
+  return out;
+}
+const th0 = threads();
 const u0 = process.cpuUsage();
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
 const wall = (performance.now() - t0) / 1000;
 const u = process.cpuUsage(u0);
+const th1 = threads();
 const c1 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
 const stats = session.stats();
 
@@ -98,6 +113,13 @@ console.log(`  aplay (earpiece):                          ${pct(aplayCpu)} (/pro
 console.log(`  arecord (microphone):                      ${pct(arecordCpu)} (/proc, 10 ms ticks)`);
 console.log(
   `  total:                                     ${pct(node + aplayCpu + arecordCpu)}, ${perMin(node + aplayCpu + arecordCpu)}`,
+);
+const perThread = [...th1]
+  .map(([k, v]) => [k.split("#")[0] as string, v - (th0.get(k) ?? 0)] as const)
+  .filter(([, v]) => v > 0)
+  .sort((a, b) => b[1] - a[1]);
+console.log(
+  `  by thread: ${perThread.map(([k, v]) => `${k} ${((100 * v) / wall).toFixed(2)} %`).join(", ")}`,
 );
 console.log(
   `  packets sent ${stats.sent}, received ${stats.received}, lost ${stats.lost}, concealed ${stats.concealed}, jitter ${stats.jitterMs.toFixed(2)} ms`,

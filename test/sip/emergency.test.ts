@@ -10,7 +10,7 @@ import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
 import { type LabPhone, startLabPhone } from "../support/lab-phone.ts";
 import { call, header, registerPhone } from "../support/lab-phones.ts";
 import { runSipp } from "../support/sipp.ts";
-import { cancelScenario } from "../support/sipp-scenarios.ts";
+import { answerExpectingInfoScenario, cancelScenario } from "../support/sipp-scenarios.ts";
 
 let ex: LabExchange;
 let lab: AlsaLab;
@@ -91,6 +91,17 @@ describe("emergency preemption (RFC 4411)", () => {
     p2001.phone.key("ack");
     expect(p2001.leds.get("emergency")).toEqual({ kind: "off" });
     expect(DEFAULT_EMERGENCY_ALERT_INFO).toContain("alert-emergency");
+  }, 30_000);
+
+  it("DTMF falls back to SIP INFO when the far end did not take telephone-event", async () => {
+    const p2005 = await registerPhone(ex, "2005", answerExpectingInfoScenario());
+    await talkTo("2005");
+    p2001.phone.key("7");
+    const info = await p2005.waitFor(/^INFO /);
+    expect(header(info, "Content-Type")).toEqual(["application/dtmf-relay"]);
+    expect(info).toMatch(/Signal=7/);
+    p2001.phone.hook(false);
+    expect((await p2005.done).code).toBe(0);
   }, 30_000);
 
   it("an INVITE with no common codec gets 488 and the phone stays idle", async () => {

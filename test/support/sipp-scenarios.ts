@@ -247,3 +247,32 @@ Content-Length: 0
     ].join("\n"),
   );
 }
+
+/** A phone whose answer has no telephone-event (RFC 4733), so DTMF must come as SIP INFO. */
+export function answerExpectingInfoScenario(): string {
+  const reply = (code: string, body: boolean) =>
+    send(`
+SIP/2.0 ${code}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]uas[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:phone@[local_ip]:[local_port]>
+${body ? `Content-Type: application/sdp\nContent-Length: [len]\n\n${SDP}` : "Content-Length: 0"}
+`);
+  return scenario(
+    "answer, then expect DTMF as INFO",
+    [
+      '<recv request="INVITE" crlf="true"/>',
+      reply("180 Ringing", false),
+      reply("200 OK", true),
+      '<recv request="ACK" crlf="true"/>',
+      '<recv request="INFO"/>',
+      reply("200 OK", false),
+      '<recv request="BYE"/>',
+      reply("200 OK", false),
+    ].join("\n"),
+  );
+}
