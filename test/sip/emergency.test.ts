@@ -10,7 +10,7 @@ import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
 import { type LabPhone, startLabPhone } from "../support/lab-phone.ts";
 import { call, header, registerPhone } from "../support/lab-phones.ts";
 import { runSipp } from "../support/sipp.ts";
-import { answerExpectingInfoScenario, cancelScenario } from "../support/sipp-scenarios.ts";
+import { answerScenario, cancelScenario } from "../support/sipp-scenarios.ts";
 
 let ex: LabExchange;
 let lab: AlsaLab;
@@ -94,14 +94,18 @@ describe("emergency preemption (RFC 4411)", () => {
   }, 30_000);
 
   it("DTMF falls back to SIP INFO when the far end did not take telephone-event", async () => {
-    const p2005 = await registerPhone(ex, "2005", answerExpectingInfoScenario());
+    const p2005 = await registerPhone(ex, "2005", answerScenario({ expectInfo: true }));
     await talkTo("2005");
     p2001.phone.key("7");
     const info = await p2005.waitFor(/^INFO /);
     expect(header(info, "Content-Type")).toEqual(["application/dtmf-relay"]);
     expect(info).toMatch(/Signal=7/);
     p2001.phone.hook(false);
-    expect((await p2005.done).code).toBe(0);
+    const done = await p2005.done;
+    expect(
+      done.code,
+      `${done.errors}\n${done.messages.map((m) => m.split("\n")[0]).join("\n")}`,
+    ).toBe(0);
   }, 30_000);
 
   it("an INVITE with no common codec gets 488 and the phone stays idle", async () => {

@@ -69,6 +69,8 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
     `${o.timeoutS ?? 20}s`,
     "-timeout_error",
     "-nostdin",
+    // A retransmitted INFO (UDP, under load) is answered, not a failure of the call.
+    "-aa",
     "-trace_msg",
     "-message_file",
     msgFile,
