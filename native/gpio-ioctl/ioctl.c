@@ -31,6 +31,15 @@ static const char *errno_code(int e) {
   }
 }
 
+/* Throws an Error whose .code is the errno's name, as Node's own errors do. */
+static void throw_errno(napi_env env, int e) {
+  napi_value msg, code, err;
+  napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, errno_code(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &err);
+  napi_throw(env, err);
+}
+
 static napi_value do_ioctl(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -57,12 +66,7 @@ static napi_value do_ioctl(napi_env env, napi_callback_info info) {
   }
   int r = ioctl(fd, (unsigned long)request, data);
   if (r < 0) {
-    int e = errno;
-    napi_value msg, code, err;
-    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
-    napi_create_string_utf8(env, errno_code(e), NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, msg, &err);
-    napi_throw(env, err);
+    throw_errno(env, errno);
     return NULL;
   }
   napi_value result;
@@ -80,14 +84,7 @@ static napi_value set_nonblocking(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    int e = errno;
-    napi_value msg, code, err;
-    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
-    napi_create_string_utf8(env, errno_code(e), NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, msg, &err);
-    napi_throw(env, err);
-  }
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_errno(env, errno);
   return NULL;
 }
 
