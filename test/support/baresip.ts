@@ -30,6 +30,11 @@ export interface Baresip {
   stop(): Promise<void>;
 }
 
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
 function netstring(s: string): Buffer {
   const b = Buffer.from(s);
   return Buffer.concat([Buffer.from(`${b.length}:`), b, Buffer.from(",")]);
@@ -84,6 +89,8 @@ export async function startBaresip(
     env: o.lab.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   child.stdout?.on("data", (d) => {
     out += d;
   });
