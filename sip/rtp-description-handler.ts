@@ -104,7 +104,24 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
     const rtp = await this.session();
     this.version++;
     const te = this.o.telephoneEventPt ?? 101;
+    const sdp = (
+      codecs: SdpCodec[],
+      direction: MediaDirection,
+      telephoneEventPt?: number,
+    ): BodyAndContentType => ({
+      contentType: "application/sdp",
+      body: buildSdp({
+        sessionId: this.sessionId,
+        version: this.version,
+        address: this.o.address,
+        port: rtp.port,
+        codecs,
+        ...(telephoneEventPt !== undefined && { telephoneEventPt }),
+        direction,
+      }),
+    });
     if (this.state === "have-remote-offer" && this.remoteOffer) {
+      // Our answer: their preferred codec we speak, the mirrored direction (RFC 3264 §6.1).
       const offer = this.remoteOffer;
       const codec = commonCodec(
         offer.codecs,
@@ -113,32 +130,10 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
       const direction = answerDirection(offer.direction, this.hold);
       this.apply(offer, codec, direction);
       this.state = "stable";
-      return {
-        contentType: "application/sdp",
-        body: buildSdp({
-          sessionId: this.sessionId,
-          version: this.version,
-          address: this.o.address,
-          port: rtp.port,
-          codecs: [codec],
-          ...(offer.telephoneEventPt !== undefined && { telephoneEventPt: offer.telephoneEventPt }),
-          direction,
-        }),
-      };
+      return sdp([codec], direction, offer.telephoneEventPt);
     }
     this.state = "have-local-offer";
-    return {
-      contentType: "application/sdp",
-      body: buildSdp({
-        sessionId: this.sessionId,
-        version: this.version,
-        address: this.o.address,
-        port: rtp.port,
-        codecs: this.ours(),
-        telephoneEventPt: te,
-        direction: this.hold ? "sendonly" : "sendrecv",
-      }),
-    };
+    return sdp(this.ours(), this.hold ? "sendonly" : "sendrecv", te);
   }
 
   async setDescription(
