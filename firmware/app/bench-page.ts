@@ -125,6 +125,8 @@ function render(s) {
   const rb = el.querySelector('.ringer b');
   const rj = JSON.stringify(s.ringer);
   if (rb.dataset.ringer !== rj) { rb.dataset.ringer = rj; runRinger(s.user, rb, s.ringer, !!(s.call && s.call.emergency)); }
+  if (el.dataset.journal === String(s.journalEntries)) return;
+  el.dataset.journal = String(s.journalEntries);
   fetch('/api/phones/' + encodeURIComponent(s.user) + '/journal').then(r => r.json()).then(j => {
     el.querySelector('.journal').innerText = j.slice(-6).reverse().map(r =>
       (r.time ? r.time.slice(11, 19) + ' ' : '') + r.event + (r.remote ? ' ' + r.remote : '') + (r.emergency ? ' (emergency)' : '')).join('\\n');

@@ -73,7 +73,11 @@ export function startBenchServer(
 ): Promise<BenchServer> {
   const byUser = new Map(phones.map((p) => [p.user, p]));
   const clients = new Set<ServerResponse>();
-  const stateOf = (b: BenchPhone) => phoneView(b.user, b.phone, b.agent.registrationState);
+  // The journal's length rides along, so the page fetches the journal only when it grew.
+  const stateOf = (b: BenchPhone) => ({
+    ...phoneView(b.user, b.phone, b.agent.registrationState),
+    journalEntries: b.journal?.records.length ?? 0,
+  });
   const push = (b: BenchPhone) => {
     const data = `event: state\ndata: ${JSON.stringify(stateOf(b))}\n\n`;
     for (const c of clients) c.write(data);
