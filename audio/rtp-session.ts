@@ -18,9 +18,10 @@ import { EventEmitter } from "node:events";
 import type { FrameSource } from "./frame-source.ts";
 import { decodeG711, encodeG711, type G711Law } from "./g711.ts";
 import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter-buffer.ts";
-import { decodeRtcp, encodeReport, type RtcpReport } from "./rtcp.ts";
+import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
+import type { RtcpReport } from "./rtcp.ts";
+import { RtcpChannel, type RtcpSnapshot } from "./rtcp-channel.ts";
 import { decodeRtp, encodeRtp, looksLikeRtcp, seqDelta } from "./rtp-packet.ts";
-import { decodeTelephoneEvent, encodeTelephoneEvent } from "./telephone-event.ts";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 
@@ -53,7 +54,6 @@ export interface RtpStats {
   jitterBuffer: JitterStats;
 }
 
-const RATE = 8000;
 const FRAME = 160;
 const FRAME_MS = 20;
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -82,7 +82,7 @@ export class RtpSession
   private seq = randomInt(0, 0x10000);
   private ts = randomBytes(4).readUInt32BE(0);
   private sendTimer: NodeJS.Timeout | undefined;
-  private rtcpTimer: NodeJS.Timeout | undefined;
+  private readonly rtcp: RtcpChannel;
   private sendSource: FrameSource | undefined;
   private sendStart = 0;
   private framesSent = 0;
@@ -94,16 +94,15 @@ export class RtpSession
   private cycles = 0;
   private received = 0;
   private remoteSsrc: number | undefined;
-  private lastEventTs: number | undefined;
-  private dtmfBusy = Promise.resolve();
-  private remoteReport: RtcpReport | undefined;
+  private readonly dtmfIn = new DtmfReceiver();
+  private readonly dtmfOut: DtmfSender;
   private closed = false;
   private telephoneEventPt: number | undefined;
 
   private constructor(
     private readonly rtp: Socket,
-    private readonly rtcp: Socket,
-    private readonly o: RtpSessionOptions,
+    rtcp: Socket,
+    o: RtpSessionOptions,
   ) {
     super();
     this.port = rtp.address().port;
@@ -112,21 +111,20 @@ export class RtpSession
     this.jb = new JitterBuffer(o.jitter);
     this.telephoneEventPt = o.telephoneEventPt;
     rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo.address, rinfo.port));
-    rtcp.on("message", (msg) => this.onRtcp(msg));
     for (const s of [rtp, rtcp]) s.on("error", (e) => this.emit("error", e));
-    const interval = o.rtcpIntervalMs ?? 5000;
-    // RFC 3550 §6.3.1: randomise the interval (0.5–1.5 ×) to avoid synchronisation.
-    const schedule = () => {
-      this.rtcpTimer = setTimeout(
-        () => {
-          this.sendRtcp();
-          schedule();
-        },
-        interval * (0.5 + Math.random()),
-      );
-      this.rtcpTimer.unref();
-    };
-    schedule();
+    this.rtcp = new RtcpChannel(
+      rtcp,
+      () => this.rtcpSnapshot(),
+      o.cname ?? `deskphone@${this.address}`,
+      o.rtcpIntervalMs,
+    );
+    this.dtmfOut = new DtmfSender({
+      timestamp: () => this.ts,
+      skipTimestamp: (ts) => {
+        if (((ts - this.ts) | 0) > 0) this.ts = ts >>> 0;
+      },
+      send: (pt, payload, marker, timestamp) => this.sendPacket(pt, payload, marker, timestamp),
+    });
   }
 
   /** Binds an RTP/RTCP port pair from the range. */
@@ -235,38 +233,7 @@ export class RtpSession
   sendDtmf(digit: string, durationMs = 100): Promise<void> {
     const pt = this.telephoneEventPt;
     if (pt === undefined) return Promise.reject(new Error("telephone-event was not negotiated"));
-    try {
-      encodeTelephoneEvent({ digit, end: false, volume: 10, duration: 0 }); // validates the digit
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    this.dtmfBusy = this.dtmfBusy.then(
-      () =>
-        new Promise<void>((resolve) => {
-          const timestamp = this.ts;
-          const total = Math.round((durationMs * RATE) / 1000);
-          let duration = 0;
-          let first = true;
-          const tick = () => {
-            duration = Math.min(total, duration + FRAME);
-            const end = duration >= total;
-            const payload = encodeTelephoneEvent({ digit, end, volume: 10, duration });
-            for (let i = 0; i < (end ? 3 : 1); i++) this.sendPacket(pt, payload, first, timestamp);
-            first = false;
-            if (end) {
-              clearInterval(timer);
-              // The next event must start later (RFC 4733 §2.5.1.2: a new event, a new
-              // timestamp), also when no audio moves the clock on.
-              if ((this.ts - timestamp) >>> 0 < total + FRAME)
-                this.ts = (timestamp + total + FRAME) >>> 0;
-              resolve();
-            }
-          };
-          const timer = setInterval(tick, FRAME_MS);
-          tick();
-        }),
-    );
-    return this.dtmfBusy;
+    return this.dtmfOut.send(pt, digit, durationMs);
   }
 
   private onRtp(msg: Buffer, address: string, port: number): void {
@@ -283,16 +250,13 @@ export class RtpSession
     this.remoteSsrc = p.ssrc;
     this.track(p.sequence);
     if (isEvent) {
-      const e = decodeTelephoneEvent(p.payload);
-      if (e?.end && this.lastEventTs !== p.timestamp) {
-        this.lastEventTs = p.timestamp;
-        this.emit("dtmf", e.digit);
-      }
+      const digit = this.dtmfIn.accept(p.payload, p.timestamp);
+      if (digit) this.emit("dtmf", digit);
       return;
     }
     if (this.direction === "sendonly" || this.direction === "inactive") return;
     const pcm = decodeG711(this.codec.law, p.payload);
-    this.jb.push(p.sequence, pcm, (p.timestamp / RATE) * 1000, nowMs());
+    this.jb.push(p.sequence, pcm, (p.timestamp / 8000) * 1000, nowMs());
   }
 
   /** Extended highest sequence number and packets received (RFC 3550 A.1, A.3). */
@@ -310,47 +274,24 @@ export class RtpSession
     }
   }
 
-  private onRtcp(msg: Buffer): void {
-    const reports = decodeRtcp(msg);
-    const r = reports.find((x) => x.blocks.some((b) => b.ssrc === this.ssrc)) ?? reports[0];
-    if (r) this.remoteReport = r;
+  private expected(): number {
+    return this.firstSeq === undefined ? 0 : this.cycles + this.maxSeq - this.firstSeq + 1;
   }
 
-  private sendRtcp(): void {
-    if (this.closed || !this.remote) return;
+  private rtcpSnapshot(): RtcpSnapshot {
     const s = this.stats();
-    const expected =
-      this.firstSeq === undefined ? 0 : this.cycles + this.maxSeq - this.firstSeq + 1;
-    const blocks =
-      this.remoteSsrc === undefined
-        ? []
-        : [
-            {
-              ssrc: this.remoteSsrc,
-              fractionLost: expected > 0 ? Math.max(0, s.lost) / expected : 0,
-              cumulativeLost: s.lost,
-              highestSeq: this.cycles + this.maxSeq,
-              jitter: (s.jitterMs * RATE) / 1000,
-              lsr: 0,
-              dlsr: 0,
-            },
-          ];
-    const now = Date.now();
-    const sender =
-      this.framesSent > 0
-        ? {
-            ntpSec: Math.floor(now / 1000) + 2208988800,
-            ntpFrac: Math.floor(((now % 1000) / 1000) * 2 ** 32),
-            rtpTimestamp: this.ts,
-            packets: this.framesSent,
-            octets: this.octetsSent,
-          }
-        : undefined;
-    const packet = encodeReport(
-      { type: sender ? "SR" : "RR", ssrc: this.ssrc, ...(sender && { sender }), blocks },
-      this.o.cname ?? `deskphone@${this.address}`,
-    );
-    this.rtcp.send(packet, this.remote.port + 1, this.remote.address);
+    return {
+      ssrc: this.ssrc,
+      remote: this.closed ? undefined : this.remote,
+      remoteSsrc: this.remoteSsrc,
+      expected: this.expected(),
+      lost: s.lost,
+      highestSeq: this.cycles + this.maxSeq,
+      jitterMs: s.jitterMs,
+      sentPackets: this.framesSent,
+      sentOctets: this.octetsSent,
+      rtpTimestamp: this.ts,
+    };
   }
 
   /** FrameSource for the playback device: the next 20 ms from the jitter buffer. */
@@ -368,8 +309,8 @@ export class RtpSession
   }
 
   stats(): RtpStats {
-    const expected =
-      this.firstSeq === undefined ? 0 : this.cycles + this.maxSeq - this.firstSeq + 1;
+    const expected = this.expected();
+    const remoteReport = this.rtcp.remoteReport;
     return {
       sent: this.framesSent,
       received: this.received,
@@ -377,7 +318,7 @@ export class RtpSession
       late: this.jb.stats.late,
       concealed: this.jb.stats.concealed,
       jitterMs: this.jb.stats.jitterMs,
-      ...(this.remoteReport && { remoteReport: this.remoteReport }),
+      ...(remoteReport && { remoteReport }),
       jitterBuffer: { ...this.jb.stats },
     };
   }
@@ -387,8 +328,7 @@ export class RtpSession
     if (this.closed) return;
     this.closed = true;
     this.stopSending();
-    clearTimeout(this.rtcpTimer);
-    this.rtp.close();
     this.rtcp.close();
+    this.rtp.close();
   }
 }

@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
 import { AlsaPlayback } from "../audio/alsa-playback.ts";
+import { CallMediaThread } from "../audio/call-media-thread.ts";
 import { NativeCallAudio } from "../audio/native-call-audio.ts";
 import { RtpSession } from "../audio/rtp-session.ts";
 import { startJackRig } from "./jack-rig.ts";
@@ -32,10 +33,15 @@ function childCpuSeconds(pid: number | undefined): number {
 
 // A real-time paced virtual sound card: a file-backed ALSA device would be
 // read and written as fast as the CPU allows, which is not what a call does.
-const rig = await startJackRig();
+const rig = await startJackRig(48000, Number(process.env.MEDIA_JACK_PERIOD ?? 64));
 const env = rig.env;
+const BACKEND = process.env.MEDIA_BACKEND ?? "thread";
+const before = new Set(readdirSync("/proc/self/task"));
 
-const session = await RtpSession.open({ localAddress: "127.0.0.1" });
+const session =
+  BACKEND === "thread"
+    ? await CallMediaThread.open({ localAddress: "127.0.0.1" })
+    : await RtpSession.open({ localAddress: "127.0.0.1" });
 const far = spawn(process.execPath, ["--import", "tsx", "bench/far-end.ts", String(session.port)], {
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -44,7 +50,6 @@ const farPort = await new Promise<number>((resolve) =>
 );
 session.setRemote("127.0.0.1", farPort);
 
-const BACKEND = process.env.MEDIA_BACKEND ?? "aplay";
 Object.assign(process.env, {
   ALSA_CONFIG_PATH: env.ALSA_CONFIG_PATH,
   JACK_DEFAULT_SERVER: env.JACK_DEFAULT_SERVER,
@@ -53,17 +58,21 @@ Object.assign(process.env, {
 let ear: AlsaPlayback | undefined;
 let mic: AlsaCapture | undefined;
 let nativeAudio: NativeCallAudio | undefined;
-if (BACKEND === "native") {
+if (session instanceof CallMediaThread) {
+  session.on("device", (e) => console.error(e.message));
+  session.setDevices("ring", "tap");
+} else if (BACKEND === "native") {
   nativeAudio = new NativeCallAudio({ earpiece: "ring", microphone: "tap" });
   nativeAudio.on("error", (e) => console.error(e.message));
-  nativeAudio.onMicFrame = (f) => session.sendFrame(f);
-  nativeAudio.start(session);
+  nativeAudio.onMicFrame = (f) => (session as RtpSession).sendFrame(f);
+  nativeAudio.start(session as RtpSession);
 } else {
   ear = new AlsaPlayback({ device: "ring", env, idleCloseMs: 3_600_000 });
   mic = new AlsaCapture({ device: "tap", env });
-  mic.on("frame", (f) => session.sendFrame(f));
+  const rtp = session as RtpSession;
+  mic.on("frame", (f) => rtp.sendFrame(f));
   for (const d of [ear, mic]) d.on("error", (e) => console.error(e.message));
-  ear.play(session);
+  ear.play(rtp);
   mic.start();
 }
 await new Promise((r) => setTimeout(r, 1000)); // settle
@@ -85,7 +94,16 @@ function threads(): Map<string, number> {
       const comm = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
       const f =
         readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      out.set(`${comm}#${tid}`, (Number(f[11]) + Number(f[12])) / TICK);
+      const media = session instanceof CallMediaThread ? session.stats().devices.threadId : 0;
+      const name =
+        Number(tid) === media
+          ? "media thread"
+          : before.has(tid)
+            ? tid === String(process.pid)
+              ? "main"
+              : comm
+            : `${comm} (JACK client)`;
+      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / TICK);
     } catch {}
   }
   return out;

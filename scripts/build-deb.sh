@@ -20,7 +20,7 @@ cp -r package.json package-lock.json bin audio firmware hal sip "$lib/"
 mkdir -p "$lib/server" && cp -r server/emergency-table.ts server/kamailio "$lib/server/"
 mkdir -p "$lib/scripts" "$lib/native"
 cp scripts/build-native.mjs "$lib/scripts/"
-for d in native/*/; do mkdir -p "$lib/$d" && cp "$d"binding.gyp "$d"*.c "$lib/$d"; done
+for d in native/*/; do mkdir -p "$lib/$d" && cp "$d"binding.gyp "$d"*.c "$lib/$d" && { cp "$d"*.h "$lib/$d" 2>/dev/null || true; }; done
 (cd "$lib" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --os=linux --cpu="$cpu" >/dev/null)
 # The native parts (GPIO ioctl, in-process ALSA) are built for this machine's
 # architecture: build the package on the phone's kind of machine to have them.

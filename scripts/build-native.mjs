@@ -1,7 +1,8 @@
 // Builds the project's native parts with npm's own node-gyp against this
 // Node's headers: native/gpio-ioctl (ioctl(2) for the GPIO character device)
-// and native/alsa-pcm (an ALSA PCM in-process, paced on the device clock;
-// needs libasound2-dev). Run by `npm ci` / `npm install` (the "install"
+// native/alsa-pcm (an ALSA PCM in-process, paced on the device clock;
+// needs libasound2-dev) and native/call-media (a call's RTP and audio
+// devices on a thread of its own; libasound2-dev too). Run by `npm ci` / `npm install` (the "install"
 // script). A failure is reported and does not fail the install: each part
 // says clearly at run time when it is missing, and tests check both load.
 import { spawnSync } from "node:child_process";
@@ -27,6 +28,7 @@ const gyp = gypJs ? [process.execPath, gypJs] : ["node-gyp"];
 const parts = {
   "gpio-ioctl": "the GPIO character-device backend",
   "alsa-pcm": "the in-process ringer (aplay is used without it)",
+  "call-media": "call audio on its own thread (aplay/arecord are used without it)",
 };
 for (const [dir, usedBy] of Object.entries(parts)) {
   const args = [

@@ -26,6 +26,9 @@ describe("the .deb", () => {
       "./usr/lib/deskphone/native/gpio-ioctl/build/Release/gpio_ioctl.node",
     );
     expect(contents).toContain("./usr/lib/deskphone/native/alsa-pcm/build/Release/alsa_pcm.node");
+    expect(contents).toContain(
+      "./usr/lib/deskphone/native/call-media/build/Release/call_media.node",
+    );
     expect(execFileSync("dpkg-deb", ["-f", deb, "Depends"], { encoding: "utf8" })).toContain(
       "nodejs (>= 20.19)",
     );

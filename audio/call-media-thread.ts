@@ -1,0 +1,326 @@
+/**
+ * One call's media on a native thread (native/call-media): every 20 ms on the
+ * monotonic clock it reads a microphone frame, sends it as G.711 RTP, takes
+ * what arrived into its jitter buffer and tops up the earpiece — one wake-up
+ * a frame for both directions, and no JavaScript per frame. Measured against
+ * the same call done in JavaScript in docs/audio.md and docs/benchmarks.md.
+ *
+ * The same face as RtpSession towards SIP (port, codec, direction, remote,
+ * DTMF, statistics); RTCP and RFC 4733 events are handled here in
+ * JavaScript, since they are rare. The earpiece and microphone are named with
+ * `setDevices` (the thread opens and closes them) and short sounds are mixed
+ * over the call with `overlay`. A device that fails is reported once
+ * ("device" event) and tried again every 2 s; the call goes on without it.
+ */
+import { randomBytes, randomInt } from "node:crypto";
+import { createSocket, type Socket } from "node:dgram";
+import { EventEmitter } from "node:events";
+import { createRequire } from "node:module";
+import { AlsaDeviceError } from "./alsa-process.ts";
+import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
+import type { JitterBufferOptions } from "./jitter-buffer.ts";
+import { RtcpChannel } from "./rtcp-channel.ts";
+import type { MediaDirection, RtpCodec, RtpStats } from "./rtp-session.ts";
+
+type Handle = object;
+type NativeEvent =
+  | { type: "remote"; address: string; port: number }
+  | { type: "event"; payload: Uint8Array; timestamp: number; payloadType: number }
+  | { type: "error" | "reopened"; device: string; message: string }
+  | { type: "closed" };
+
+interface NativeCallMedia {
+  open(o: Record<string, unknown>, onEvent: (e: NativeEvent) => void): Handle;
+  setRemote(h: Handle, address: string, port: number): void;
+  setCodec(h: Handle, law: number, payloadType: number): void;
+  setEventPt(h: Handle, pt: number): void;
+  setDirection(h: Handle, sending: boolean, receiving: boolean): void;
+  setDevices(h: Handle, earpiece: string, microphone: string): void;
+  sendPacket(h: Handle, pt: number, payload: Uint8Array, marker: boolean, ts: number): number;
+  timestamp(h: Handle): number;
+  skipTimestamp(h: Handle, ts: number): void;
+  overlay(h: Handle, pcm: Int16Array): number;
+  clearOverlay(h: Handle): void;
+  stats(h: Handle): Record<string, number>;
+  close(h: Handle): void;
+  g711Encode(law: number, pcm: Int16Array): Uint8Array;
+  g711Decode(law: number, codes: Uint8Array): Int16Array;
+}
+
+let native: NativeCallMedia | undefined | null;
+/** The native module, or undefined when it was not built (no libasound2-dev). */
+export function nativeCallMedia(): NativeCallMedia | undefined {
+  if (native === undefined) {
+    try {
+      native = createRequire(import.meta.url)(
+        "../native/call-media/build/Release/call_media.node",
+      ) as NativeCallMedia;
+    } catch {
+      native = null;
+    }
+  }
+  return native ?? undefined;
+}
+
+export interface CallMediaThreadOptions {
+  localAddress?: string;
+  /** Inclusive range the RTP port is chosen from (an even port; RTCP is +1). */
+  portRange?: [number, number];
+  codec?: RtpCodec;
+  telephoneEventPt?: number;
+  jitter?: JitterBufferOptions;
+  rtcpIntervalMs?: number;
+  cname?: string;
+  earpiece?: string;
+  microphone?: string;
+  /** Earpiece frames kept queued ahead of the device, 1–3 (default 2). */
+  queueFrames?: number;
+}
+
+function bindRtcp(port: number, address: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket("udp4");
+    s.once("error", (e) => {
+      s.close();
+      reject(e);
+    });
+    s.bind(port, address, () => {
+      s.removeAllListeners("error");
+      resolve(s);
+    });
+  });
+}
+
+export class CallMediaThread extends EventEmitter<{
+  dtmf: [string];
+  remote: [string, number];
+  error: [Error];
+  device: [AlsaDeviceError];
+}> {
+  readonly port: number;
+  readonly address: string;
+  /** Resolves once the thread has let go of the devices and the socket. */
+  readonly closed: Promise<void>;
+  private remote: { address: string; port: number } | undefined;
+  private direction: MediaDirection = "sendrecv";
+  private telephoneEventPt: number | undefined;
+  private readonly rtcp: RtcpChannel;
+  private readonly dtmfIn = new DtmfReceiver();
+  private readonly dtmfOut: DtmfSender;
+  private isClosed = false;
+  private lastStats: Record<string, number> = {};
+
+  private constructor(
+    private readonly n: NativeCallMedia,
+    private readonly h: Handle,
+    port: number,
+    rtcpSocket: Socket,
+    whenClosed: Promise<void>,
+    private readonly ssrc: number,
+    o: CallMediaThreadOptions,
+  ) {
+    super();
+    this.port = port;
+    this.address = rtcpSocket.address().address;
+    this.closed = whenClosed;
+    this.telephoneEventPt = o.telephoneEventPt;
+    this.setCodec(o.codec ?? { law: "pcmu", payloadType: 0 });
+    this.setTelephoneEvent(o.telephoneEventPt);
+    rtcpSocket.on("error", (e) => this.emit("error", e));
+    this.rtcp = new RtcpChannel(
+      rtcpSocket,
+      () => {
+        const s = this.stats();
+        const raw = this.lastStats;
+        return {
+          ssrc: this.ssrc,
+          remote: this.isClosed ? undefined : this.remote,
+          remoteSsrc: raw.remoteSsrc,
+          expected: raw.expected ?? 0,
+          lost: s.lost,
+          highestSeq: raw.highestSeq ?? 0,
+          jitterMs: s.jitterMs,
+          sentPackets: s.sent,
+          sentOctets: raw.octets ?? 0,
+          rtpTimestamp: this.isClosed ? 0 : this.n.timestamp(this.h),
+        };
+      },
+      o.cname ?? `deskphone@${this.address}`,
+      o.rtcpIntervalMs,
+    );
+    this.dtmfOut = new DtmfSender({
+      timestamp: () => this.n.timestamp(this.h),
+      skipTimestamp: (ts) => this.n.skipTimestamp(this.h, ts),
+      send: (pt, payload, marker, ts) => {
+        if (!this.isClosed) this.n.sendPacket(this.h, pt, payload, marker, ts);
+      },
+    });
+  }
+
+  /** Binds an RTP/RTCP port pair from the range and starts the thread. */
+  static async open(o: CallMediaThreadOptions = {}): Promise<CallMediaThread> {
+    const n = nativeCallMedia();
+    if (!n) throw new Error("native/call-media is not built (needs libasound2-dev)");
+    const address = o.localAddress ?? "0.0.0.0";
+    const [lo, hi] = o.portRange ?? [16384, 32766];
+    const span = Math.floor((hi - lo) / 2) + 1;
+    const start = randomInt(0, span);
+    const ssrc = randomBytes(4).readUInt32BE(0);
+    for (let i = 0; i < Math.min(span, 64); i++) {
+      const port = lo + 2 * ((start + i) % span);
+      let rtcp: Socket;
+      try {
+        rtcp = await bindRtcp(port + 1, address);
+      } catch {
+        continue;
+      }
+      let onEvent: (e: NativeEvent) => void = () => {};
+      const whenClosed = new Promise<void>((resolve) => {
+        onEvent = (e) => {
+          if (e.type === "closed") resolve();
+          media?.onNative(e);
+        };
+      });
+      let media: CallMediaThread | undefined;
+      let h: Handle;
+      try {
+        h = n.open(
+          {
+            address,
+            port,
+            earpiece: o.earpiece ?? "",
+            microphone: o.microphone ?? "",
+            queueFrames: o.queueFrames ?? 2,
+            jitterMinMs: o.jitter?.minMs ?? 40,
+            jitterMaxMs: o.jitter?.maxMs ?? 80,
+            concealMs: o.jitter?.concealMs ?? 60,
+            ssrc,
+            seq: randomInt(0, 0x10000),
+            timestamp: randomBytes(4).readUInt32BE(0),
+          },
+          (e) => onEvent(e),
+        );
+      } catch (e) {
+        rtcp.close();
+        if ((e as { code?: string }).code === "EADDRINUSE") continue;
+        throw e;
+      }
+      media = new CallMediaThread(n, h, port, rtcp, whenClosed, ssrc, o);
+      return media;
+    }
+    throw new Error(`no free RTP port pair in ${lo}-${hi} on ${address}`);
+  }
+
+  private onNative(e: NativeEvent): void {
+    switch (e.type) {
+      case "remote":
+        this.remote = { address: e.address, port: e.port };
+        this.emit("remote", e.address, e.port);
+        return;
+      case "event": {
+        if (e.payloadType !== this.telephoneEventPt) return;
+        const digit = this.dtmfIn.accept(e.payload, e.timestamp);
+        if (digit) this.emit("dtmf", digit);
+        return;
+      }
+      case "error":
+        this.emit(
+          "device",
+          new AlsaDeviceError(e.device, `ALSA device "${e.device}" failed: ${e.message}`),
+        );
+        return;
+      case "reopened":
+      case "closed":
+        return;
+    }
+  }
+
+  setRemote(address: string, port: number): void {
+    this.remote = { address, port };
+    if (!this.isClosed) this.n.setRemote(this.h, address, port);
+  }
+
+  setCodec(codec: RtpCodec): void {
+    if (!this.isClosed) this.n.setCodec(this.h, codec.law === "pcma" ? 1 : 0, codec.payloadType);
+  }
+
+  setTelephoneEvent(pt: number | undefined): void {
+    this.telephoneEventPt = pt;
+    if (!this.isClosed) this.n.setEventPt(this.h, pt ?? -1);
+  }
+
+  /** SDP direction (RFC 3264 §5.1, hold in §8.4): what we send and play. */
+  setDirection(d: MediaDirection): void {
+    this.direction = d;
+    if (this.isClosed) return;
+    this.n.setDirection(this.h, d === "sendrecv" || d === "sendonly", d === "sendrecv" || d === "recvonly");
+  }
+
+  get mediaDirection(): MediaDirection {
+    return this.direction;
+  }
+
+  /** The earpiece and microphone to use (undefined: none); the thread switches over. */
+  setDevices(earpiece: string | undefined, microphone: string | undefined): void {
+    if (!this.isClosed) this.n.setDevices(this.h, earpiece ?? "", microphone ?? "");
+  }
+
+  /** Mixes 8 kHz samples over the call on the earpiece (up to 4 s queued); returns how many were taken. */
+  overlay(pcm: Int16Array): number {
+    return this.isClosed ? 0 : this.n.overlay(this.h, pcm);
+  }
+
+  clearOverlay(): void {
+    if (!this.isClosed) this.n.clearOverlay(this.h);
+  }
+
+  sendDtmf(digit: string, durationMs = 100): Promise<void> {
+    const pt = this.telephoneEventPt;
+    if (pt === undefined) return Promise.reject(new Error("telephone-event was not negotiated"));
+    return this.dtmfOut.send(pt, digit, durationMs);
+  }
+
+  /** RtpSession's statistics, plus the devices' own counts. */
+  stats(): RtpStats & { devices: Record<string, number> } {
+    if (!this.isClosed) this.lastStats = this.n.stats(this.h);
+    const s = this.lastStats;
+    const v = (k: string) => s[k] ?? 0;
+    const remoteReport = this.rtcp?.remoteReport;
+    return {
+      sent: v("sent"),
+      received: v("received"),
+      lost: Math.max(0, v("expected") - v("received")),
+      late: v("jbLate"),
+      concealed: v("jbConcealed"),
+      jitterMs: v("jitterMs"),
+      ...(remoteReport && { remoteReport }),
+      jitterBuffer: {
+        received: v("jbReceived"),
+        played: v("jbPlayed"),
+        concealed: v("jbConcealed"),
+        late: v("jbLate"),
+        dropped: v("jbDropped"),
+        underruns: v("jbUnderruns"),
+        jitterMs: v("jitterMs"),
+        targetMs: v("targetMs"),
+      },
+      devices: {
+        threadId: v("threadId"),
+        micFrames: v("micFrames"),
+        micShort: v("micShort"),
+        micDropped: v("micDropped"),
+        earFrames: v("earFrames"),
+        earUnderruns: v("earUnderruns"),
+      },
+    };
+  }
+
+  /** Ends the thread (it closes the devices); `closed` resolves when it is done. */
+  close(): void {
+    if (this.isClosed) return;
+    this.stats();
+    this.isClosed = true;
+    this.rtcp.close();
+    this.n.close(this.h);
+  }
+}

@@ -1,0 +1,116 @@
+/* One call's media on a thread of its own: every 20 ms on CLOCK_MONOTONIC it
+ * reads a microphone frame, sends it as G.711 RTP, takes every RTP packet that
+ * arrived into the jitter buffer, and tops up the earpiece. One wake-up a
+ * frame for both directions; no JavaScript runs per frame. */
+#ifndef CALL_MEDIA_ENGINE_H
+#define CALL_MEDIA_ENGINE_H
+#include <alsa/asoundlib.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include "jitter.h"
+
+#define FRAME 160 /* 20 ms at 8 kHz */
+#define MIC_FIFO (FRAME * 4)
+#define OVERLAY_SAMPLES (8000 * 4)
+
+typedef enum { EV_REMOTE, EV_EVENT_PACKET, EV_DEVICE_ERROR, EV_DEVICE_OK, EV_CLOSED } event_kind;
+
+typedef struct {
+  event_kind kind;
+  char device[128];
+  char message[256];
+  char address[INET_ADDRSTRLEN];
+  int port;
+  uint8_t payload[64];
+  int length;
+  uint32_t timestamp;
+  int marker;
+  int payload_type;
+} engine_event;
+
+typedef void (*engine_notify)(void *ctx, engine_event *e); /* takes ownership of e */
+
+typedef struct {
+  const char *earpiece; /* NULL: none */
+  const char *microphone;
+  int queue_frames;
+  jitter_options jitter;
+  uint32_t ssrc;
+  uint16_t seq;
+  uint32_t timestamp;
+} engine_options;
+
+typedef struct {
+  uint64_t sent, octets, received, mic_frames, mic_short, mic_dropped, ear_frames, ear_underruns;
+  int64_t expected;
+  uint32_t highest_seq, remote_ssrc;
+  int have_remote_ssrc;
+  jitter_stats jb;
+} engine_stats;
+
+typedef struct {
+  char name[128]; /* the device in use; "" none */
+  char want[128]; /* the device asked for; the thread switches over */
+  snd_pcm_t *pcm;
+  int capture;
+  int failed; /* reported, waiting to retry */
+  uint64_t retry_tick;
+} device;
+
+typedef struct engine {
+  pthread_mutex_t lock;
+  pthread_t thread;
+  atomic_int stopping;
+  atomic_int tid; /* the media thread's id, for per-thread CPU accounting */
+  int wake[2]; /* pipe: a byte ends the thread's wait at once */
+  int sock;
+  struct sockaddr_in remote;
+  int have_remote;
+  int law, payload_type, event_pt; /* event_pt < 0: no telephone-event */
+  int sending, receiving;
+  uint32_t ssrc, timestamp;
+  uint16_t seq;
+  int first_sent;
+  /* receive statistics (RFC 3550 A.1, A.3) */
+  int have_first;
+  uint16_t first_seq, max_seq;
+  uint32_t cycles;
+  device ear, mic;
+  int queue_frames;
+  int16_t mic_fifo[MIC_FIFO];
+  int mic_fill, mic_primed;
+  int ear_primed;
+  snd_pcm_sframes_t ear_last_delay, ear_written, ear_credit;
+  int16_t overlay[OVERLAY_SAMPLES];
+  int overlay_head, overlay_count;
+  jitter_buffer jb;
+  engine_stats st;
+  uint64_t ticks;
+  engine_notify notify;
+  void *ctx;
+} engine;
+
+/* Binds the RTP socket; returns 0 or -errno. Devices open on the thread. */
+int engine_open(engine *e, const engine_options *o, const char *address, int port, engine_notify notify, void *ctx);
+int engine_start(engine *e);
+/* Ends the thread; it closes the devices and the socket, posts EV_CLOSED and returns. */
+void engine_stop(engine *e);
+void engine_join(engine *e);
+void engine_free(engine *e);
+
+/* Called from other threads; each takes the lock. */
+void engine_set_remote(engine *e, const char *address, int port);
+void engine_set_codec(engine *e, int law, int payload_type);
+void engine_set_event_pt(engine *e, int pt);
+void engine_set_direction(engine *e, int sending, int receiving);
+/* Which earpiece and microphone to use (NULL or "": none); opened and closed on the thread. */
+void engine_set_devices(engine *e, const char *earpiece, const char *microphone);
+int engine_send_packet(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t timestamp);
+uint32_t engine_timestamp(engine *e);
+void engine_skip_timestamp(engine *e, uint32_t at_least);
+int engine_overlay(engine *e, const int16_t *pcm, int n);
+void engine_clear_overlay(engine *e);
+void engine_stats_get(engine *e, engine_stats *out);
+#endif
