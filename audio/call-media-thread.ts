@@ -149,8 +149,10 @@ export class CallMediaThread extends EventEmitter<{
       o.rtcpIntervalMs,
     );
     this.dtmfOut = new DtmfSender({
-      timestamp: () => this.n.timestamp(this.h),
-      skipTimestamp: (ts) => this.n.skipTimestamp(this.h, ts),
+      timestamp: () => (this.isClosed ? 0 : this.n.timestamp(this.h)),
+      skipTimestamp: (ts) => {
+        if (!this.isClosed) this.n.skipTimestamp(this.h, ts);
+      },
       send: (pt, payload, marker, ts) => {
         if (!this.isClosed) this.n.sendPacket(this.h, pt, payload, marker, ts);
       },
@@ -253,7 +255,11 @@ export class CallMediaThread extends EventEmitter<{
   setDirection(d: MediaDirection): void {
     this.direction = d;
     if (this.isClosed) return;
-    this.n.setDirection(this.h, d === "sendrecv" || d === "sendonly", d === "sendrecv" || d === "recvonly");
+    this.n.setDirection(
+      this.h,
+      d === "sendrecv" || d === "sendonly",
+      d === "sendrecv" || d === "recvonly",
+    );
   }
 
   get mediaDirection(): MediaDirection {

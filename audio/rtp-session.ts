@@ -15,10 +15,10 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
+import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
 import type { FrameSource } from "./frame-source.ts";
 import { decodeG711, encodeG711, type G711Law } from "./g711.ts";
 import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter-buffer.ts";
-import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
 import type { RtcpReport } from "./rtcp.ts";
 import { RtcpChannel, type RtcpSnapshot } from "./rtcp-channel.ts";
 import { decodeRtp, encodeRtp, looksLikeRtcp, seqDelta } from "./rtp-packet.ts";

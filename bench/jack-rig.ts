@@ -6,7 +6,7 @@
  * jackd2 and libasound2-plugins (scripts/install-bench-deps.sh).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,6 +15,21 @@ export interface JackRig {
   /** JACK's period, ms. */
   periodMs: number;
   stop(): void;
+}
+
+/**
+ * JACK keeps its servers in a shared-memory registry (/dev/shm/jack-*) that
+ * servers killed hard leave behind; after a few, jackd refuses to start ("Too
+ * many servers already active"). With no jackd running at all, what is there
+ * is stale and is removed.
+ */
+function clearStaleJackRegistry(): void {
+  try {
+    execFileSync("pgrep", ["-x", "jackd"], { stdio: "ignore" });
+    return; // some jackd runs: leave its registry alone
+  } catch {}
+  for (const f of readdirSync("/dev/shm"))
+    if (f.startsWith("jack")) rmSync(join("/dev/shm", f), { force: true, recursive: true });
 }
 
 export async function startJackRig(rate = 48000, period = 64): Promise<JackRig> {
@@ -30,6 +45,7 @@ export async function startJackRig(rate = 48000, period = 64): Promise<JackRig> 
   } catch {
     throw new Error("jackd2 and libasound2-plugins are needed: bash scripts/install-bench-deps.sh");
   }
+  clearStaleJackRegistry();
   const dir = mkdtempSync(join(tmpdir(), "deskphone-jack-"));
   const server = `deskphone-bench-${process.pid}`;
   const conf = join(dir, "asound.conf");

@@ -8,7 +8,7 @@
  *
  *   npm run bench:media
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
@@ -19,7 +19,29 @@ import { RtpSession } from "../audio/rtp-session.ts";
 import { startJackRig } from "./jack-rig.ts";
 
 const SECONDS = Number(process.env.MEDIA_SECONDS ?? 30);
-const TICK = 100 / 1; // clock ticks per second for /proc stat (getconf CLK_TCK is 100 on Linux)
+const TICK = 100 / 1;
+
+if (process.env.MEDIA_COMPARE) {
+  // Each backend in a process of its own, one after another in this run; ratios against aplay.
+  const rows: { backend: string; phone: number; card: number }[] = [];
+  for (const backend of ["aplay", "native", "thread"]) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/media-cpu.ts"], {
+      env: { ...process.env, MEDIA_COMPARE: "", MEDIA_BACKEND: backend, MEDIA_JSON: "1" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const line = r.stdout.split("\n").find((l) => l.startsWith("JSON "));
+    if (line) rows.push(JSON.parse(line.slice(5)));
+    process.stdout.write(r.stdout.replace(/^JSON .*\n/m, ""));
+  }
+  const base = rows.find((r) => r.backend === "aplay");
+  console.log("\nbackend   phone's media   with card threads   phone vs aplay");
+  for (const r of rows)
+    console.log(
+      `${r.backend.padEnd(9)} ${r.phone.toFixed(2).padStart(8)} %      ${(r.phone + r.card).toFixed(2).padStart(8)} %        ${base ? (r.phone / base.phone).toFixed(2) : "?"} ×`,
+    );
+  process.exit(0);
+} // clock ticks per second for /proc stat (getconf CLK_TCK is 100 on Linux)
 
 function childCpuSeconds(pid: number | undefined): number {
   if (!pid) return 0;
@@ -86,14 +108,14 @@ const pids = () => {
 };
 const [earPid, micPid] = pids();
 const c0 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
-/** CPU seconds of each thread of this process, by thread name (/proc/self/task/N/{comm,stat}). */
+/** CPU seconds of each thread of this process, by thread name (/proc/self/task/N/{comm,schedstat}). */
 function threads(): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync("/proc/self/task")) {
     try {
       const comm = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
-      const f =
-        readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      // schedstat: nanoseconds on a CPU (finer than stat's 10 ms ticks).
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
       const media = session instanceof CallMediaThread ? session.stats().devices.threadId : 0;
       const name =
         Number(tid) === media
@@ -103,7 +125,7 @@ function threads(): Map<string, number> {
               ? "main"
               : comm
             : `${comm} (JACK client)`;
-      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / TICK);
+      out.set(`${name}#${tid}`, ns / 1e9);
     } catch {}
   }
   return out;
@@ -123,25 +145,41 @@ const aplayCpu = (c1[0] as number) - (c0[0] as number);
 const arecordCpu = (c1[1] as number) - (c0[1] as number);
 const pct = (s: number) => `${((100 * s) / wall).toFixed(2)} % of one core`;
 const perMin = (s: number) => `${((60 * s) / wall).toFixed(2)} CPU-s per minute`;
-console.log(
-  `media CPU (${BACKEND}), one full-duplex G.711 call, ${wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}`,
-);
-console.log(`  node (RTP, G.711, jitter buffer, pacing): ${pct(node)}, ${perMin(node)}`);
-console.log(`  aplay (earpiece):                          ${pct(aplayCpu)} (/proc, 10 ms ticks)`);
-console.log(`  arecord (microphone):                      ${pct(arecordCpu)} (/proc, 10 ms ticks)`);
-console.log(
-  `  total:                                     ${pct(node + aplayCpu + arecordCpu)}, ${perMin(node + aplayCpu + arecordCpu)}`,
-);
 const perThread = [...th1]
   .map(([k, v]) => [k.split("#")[0] as string, v - (th0.get(k) ?? 0)] as const)
   .filter(([, v]) => v > 0)
   .sort((a, b) => b[1] - a[1]);
+// The ALSA jack plugin runs JACK client threads inside whatever opens the
+// device; a real sound card has none. Counted apart, and in the total.
+const card = perThread.filter(([k]) => k.endsWith("(JACK client)")).reduce((t, [, v]) => t + v, 0);
+const phone = node - card + aplayCpu + arecordCpu;
+console.log(
+  `media CPU (${BACKEND}), one full-duplex G.711 call, ${wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}, JACK period ${rig.periodMs.toFixed(2)} ms`,
+);
+console.log(`  this process, all threads:                 ${pct(node)}`);
+console.log(`    of which the virtual card's JACK client:  ${pct(card)}`);
+console.log(`  aplay (earpiece):                          ${pct(aplayCpu)} (/proc, 10 ms ticks)`);
+console.log(`  arecord (microphone):                      ${pct(arecordCpu)} (/proc, 10 ms ticks)`);
+console.log(`  the phone's media:                         ${pct(phone)}, ${perMin(phone)}`);
+console.log(
+  `  with the virtual card's threads:           ${pct(phone + card)}, ${perMin(phone + card)}`,
+);
 console.log(
   `  by thread: ${perThread.map(([k, v]) => `${k} ${((100 * v) / wall).toFixed(2)} %`).join(", ")}`,
 );
+if (process.env.MEDIA_JSON)
+  console.log(
+    `JSON ${JSON.stringify({ backend: BACKEND, phone: (100 * phone) / wall, card: (100 * card) / wall })}`,
+  );
 console.log(
   `  packets sent ${stats.sent}, received ${stats.received}, lost ${stats.lost}, concealed ${stats.concealed}, jitter ${stats.jitterMs.toFixed(2)} ms`,
 );
+if ("devices" in stats) {
+  const d = stats.devices as Record<string, number>;
+  console.log(
+    `  devices: mic frames ${d.micFrames} (short ${d.micShort}, dropped ${d.micDropped}), earpiece frames ${d.earFrames} (underruns ${d.earUnderruns}); jitter buffer underruns ${stats.jitterBuffer.underruns}`,
+  );
+}
 
 await ear?.close();
 await mic?.stop();

@@ -72,6 +72,13 @@ static void device_open(engine *e, device *d) {
     return device_fail(e, d, "set_params", err);
   }
   d->pcm = pcm;
+  if (!d->capture) { /* start with the first frame, not when the buffer is full */
+    snd_pcm_sw_params_t *sw;
+    snd_pcm_sw_params_alloca(&sw);
+    snd_pcm_sw_params_current(pcm, sw);
+    snd_pcm_sw_params_set_start_threshold(pcm, sw, FRAME);
+    snd_pcm_sw_params(pcm, sw);
+  }
   if (d->capture) {
     snd_pcm_start(pcm);
     e->mic_fill = 0;
@@ -259,26 +266,21 @@ static void playback_tick(engine *e) {
     play_frame(e, frame);
     return;
   }
+  /* A frame a tick on our clock, `queue_frames` ahead. A device that reports
+   * its queue (a paced card) gets a frame more when it ran ahead of our clock
+   * and none when it fell behind; one that does not (a file) gets one a tick. */
   snd_pcm_sframes_t delay = 0;
-  int writes;
+  int writes = 1, priming = 0;
   if (!e->ear_primed || snd_pcm_delay(d->pcm, &delay) < 0 || snd_pcm_state(d->pcm) == SND_PCM_STATE_XRUN) {
     if (e->ear_primed) e->st.ear_underruns++;
     snd_pcm_prepare(d->pcm);
     e->ear_primed = 1;
-    e->ear_credit = 0;
-    delay = 0;
     writes = e->queue_frames;
-  } else {
-    /* What the device played since the last tick, from the queue it reports. */
-    e->ear_credit += e->ear_last_delay + e->ear_written - delay;
-    if (e->ear_credit > 3 * FRAME) e->ear_credit = 3 * FRAME;
-    writes = 0;
-    while (e->ear_credit >= FRAME && writes < 3) {
-      e->ear_credit -= FRAME;
-      writes++;
-    }
+    priming = 1;
+  } else if (e->ear_paced) {
+    if (delay < (e->queue_frames - 1) * FRAME - FRAME / 2) writes = 2;
+    else if (delay > e->queue_frames * FRAME + FRAME / 2) writes = 0;
   }
-  e->ear_written = 0;
   for (int i = 0; i < writes; i++) {
     play_frame(e, frame);
     snd_pcm_sframes_t n = snd_pcm_writei(d->pcm, frame, FRAME);
@@ -293,10 +295,9 @@ static void playback_tick(engine *e) {
       if (err < 0) return device_fail(e, d, "write", err);
       break;
     }
-    e->ear_written += n;
     e->st.ear_frames++;
   }
-  e->ear_last_delay = delay;
+  if (priming && snd_pcm_delay(d->pcm, &delay) == 0) e->ear_paced = delay > 0;
 }
 
 /* ---- the thread ---- */

@@ -81,8 +81,7 @@ typedef struct engine {
   int queue_frames;
   int16_t mic_fifo[MIC_FIFO];
   int mic_fill, mic_primed;
-  int ear_primed;
-  snd_pcm_sframes_t ear_last_delay, ear_written, ear_credit;
+  int ear_primed, ear_paced;
   int16_t overlay[OVERLAY_SAMPLES];
   int overlay_head, overlay_count;
   jitter_buffer jb;
