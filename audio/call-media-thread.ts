@@ -17,6 +17,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { AlsaDeviceError } from "./alsa-process.ts";
+import type { CallMedia } from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
 import type { JitterBufferOptions } from "./jitter-buffer.ts";
 import { RtcpChannel } from "./rtcp-channel.ts";
@@ -27,7 +28,7 @@ type NativeEvent =
   | { type: "remote"; address: string; port: number }
   | { type: "event"; payload: Uint8Array; timestamp: number; payloadType: number }
   | { type: "error" | "reopened"; device: string; message: string }
-  | { type: "closed" };
+  | { type: "switched" | "closed" };
 
 interface NativeCallMedia {
   open(o: Record<string, unknown>, onEvent: (e: NativeEvent) => void): Handle;
@@ -91,12 +92,15 @@ function bindRtcp(port: number, address: string): Promise<Socket> {
   });
 }
 
-export class CallMediaThread extends EventEmitter<{
-  dtmf: [string];
-  remote: [string, number];
-  error: [Error];
-  device: [AlsaDeviceError];
-}> {
+export class CallMediaThread
+  extends EventEmitter<{
+    dtmf: [string];
+    remote: [string, number];
+    error: [Error];
+    device: [AlsaDeviceError];
+  }>
+  implements CallMedia
+{
   readonly port: number;
   readonly address: string;
   /** Resolves once the thread has let go of the devices and the socket. */
@@ -109,6 +113,8 @@ export class CallMediaThread extends EventEmitter<{
   private readonly dtmfOut: DtmfSender;
   private isClosed = false;
   private lastStats: Record<string, number> = {};
+  private switching: (() => void)[] = [];
+  private devices: string;
 
   private constructor(
     private readonly n: NativeCallMedia,
@@ -124,6 +130,7 @@ export class CallMediaThread extends EventEmitter<{
     this.address = rtcpSocket.address().address;
     this.closed = whenClosed;
     this.telephoneEventPt = o.telephoneEventPt;
+    this.devices = `${o.earpiece ?? ""}\n${o.microphone ?? ""}`;
     this.setCodec(o.codec ?? { law: "pcmu", payloadType: 0 });
     this.setTelephoneEvent(o.telephoneEventPt);
     rtcpSocket.on("error", (e) => this.emit("error", e));
@@ -231,8 +238,11 @@ export class CallMediaThread extends EventEmitter<{
           new AlsaDeviceError(e.device, `ALSA device "${e.device}" failed: ${e.message}`),
         );
         return;
-      case "reopened":
+      case "switched":
       case "closed":
+        for (const done of this.switching.splice(0)) done();
+        return;
+      case "reopened":
         return;
     }
   }
@@ -266,9 +276,17 @@ export class CallMediaThread extends EventEmitter<{
     return this.direction;
   }
 
-  /** The earpiece and microphone to use (undefined: none); the thread switches over. */
-  setDevices(earpiece: string | undefined, microphone: string | undefined): void {
-    if (!this.isClosed) this.n.setDevices(this.h, earpiece ?? "", microphone ?? "");
+  /**
+   * The earpiece and microphone to use (undefined: none). The thread switches
+   * over on its next tick; the promise resolves once it has let go of the old
+   * ones (and at once when nothing changes or the media is closed).
+   */
+  setDevices(earpiece: string | undefined, microphone: string | undefined): Promise<void> {
+    const want = `${earpiece ?? ""}\n${microphone ?? ""}`;
+    if (this.isClosed || want === this.devices) return Promise.resolve();
+    this.devices = want;
+    this.n.setDevices(this.h, earpiece ?? "", microphone ?? "");
+    return new Promise((resolve) => this.switching.push(resolve));
   }
 
   /** Mixes 8 kHz samples over the call on the earpiece (up to 4 s queued); returns how many were taken. */

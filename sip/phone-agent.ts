@@ -14,7 +14,7 @@ import {
   UserAgent,
   type UserAgentOptions,
 } from "sip.js";
-import type { RtpSession } from "../audio/rtp-session.ts";
+import type { CallMedia } from "../audio/call-media.ts";
 import { RegistrationKeeper, type RegistrationState } from "./registration.ts";
 import {
   type HoldOption,
@@ -82,7 +82,7 @@ export class PhoneAgent extends EventEmitter<{
   "remote-answered": [string];
   "remote-ended": [string, EndCause, number | undefined];
   dtmf: [string, string];
-  media: [string, RtpSession];
+  media: [string, CallMedia];
   refused: [string, number, string];
 }> {
   readonly ua: UserAgent;
@@ -188,8 +188,8 @@ export class PhoneAgent extends EventEmitter<{
     return undefined;
   }
 
-  /** The RTP session of a call, once it has one. */
-  media(callId: string): RtpSession | undefined {
+  /** The media of a call, once it has one. */
+  media(callId: string): CallMedia | undefined {
     return this.calls.get(callId)?.sdh?.media;
   }
 

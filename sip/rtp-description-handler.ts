@@ -19,6 +19,7 @@ import type {
   SessionDescriptionHandler,
   SessionDescriptionHandlerOptions,
 } from "sip.js";
+import type { CallMedia, OpenCallMedia } from "../audio/call-media.ts";
 import { type MediaDirection, RtpSession, type RtpSessionOptions } from "../audio/rtp-session.ts";
 import {
   type AudioDescription,
@@ -39,8 +40,10 @@ export interface RtpMediaOptions {
   codecs?: ("pcmu" | "pcma")[];
   telephoneEventPt?: number;
   jitter?: RtpSessionOptions["jitter"];
-  /** Called once the call's RtpSession exists. */
-  onMedia?: (rtp: RtpSession) => void;
+  /** How a call's media is opened (default: an RtpSession in this thread). */
+  openMedia?: OpenCallMedia;
+  /** Called once the call's media exists. */
+  onMedia?: (rtp: CallMedia) => void;
 }
 
 export class NoCommonCodecError extends Error {}
@@ -53,8 +56,8 @@ export interface HoldOption {
 type OfferState = "stable" | "have-local-offer" | "have-remote-offer";
 
 export class RtpDescriptionHandler implements SessionDescriptionHandler {
-  private rtp: RtpSession | undefined;
-  private opening: Promise<RtpSession> | undefined;
+  private rtp: CallMedia | undefined;
+  private opening: Promise<CallMedia> | undefined;
   private state: OfferState = "stable";
   private remoteOffer: AudioDescription | undefined;
   private readonly sessionId = String(randomInt(1, 2 ** 31));
@@ -65,7 +68,7 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
 
   constructor(private readonly o: RtpMediaOptions) {}
 
-  get media(): RtpSession | undefined {
+  get media(): CallMedia | undefined {
     return this.rtp;
   }
 
@@ -79,9 +82,10 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
     );
   }
 
-  private session(): Promise<RtpSession> {
+  private session(): Promise<CallMedia> {
     if (this.rtp) return Promise.resolve(this.rtp);
-    this.opening ??= RtpSession.open({
+    const open = this.o.openMedia ?? ((o: RtpSessionOptions) => RtpSession.open(o));
+    this.opening ??= open({
       localAddress: this.o.bindAddress ?? this.o.address,
       ...(this.o.portRange && { portRange: this.o.portRange }),
       ...(this.o.jitter && { jitter: this.o.jitter }),
@@ -169,7 +173,7 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
   }
 
   private apply(remote: AudioDescription, codec: SdpCodec, direction: MediaDirection): void {
-    const rtp = this.rtp as RtpSession;
+    const rtp = this.rtp as CallMedia;
     rtp.setCodec({ law: codec.name as "pcmu" | "pcma", payloadType: codec.payloadType });
     rtp.setDirection(remote.port === 0 ? "inactive" : direction);
     if (remote.port > 0) rtp.setRemote(remote.address, remote.port);

@@ -2,6 +2,7 @@
 import { AlsaCapture } from "../../audio/alsa-capture.ts";
 import { AlsaNativePlayback, nativePcm } from "../../audio/alsa-native.ts";
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { CallMediaThread, nativeCallMedia } from "../../audio/call-media-thread.ts";
 import type { FrameSource } from "../../audio/frame-source.ts";
 import type { HookSwitch, Keypad, Leds } from "../../hal/contracts.ts";
 import { PhoneAgent } from "../../sip/phone-agent.ts";
@@ -30,6 +31,12 @@ export function buildPhone(
   o: { log: Log; env?: NodeJS.ProcessEnv; microphone?: FrameSource } = { log: () => {} },
 ): BuiltPhone {
   const journal = new Journal(c.journal.path, c.journal.maxBytes, (l, m) => o.log(l, m));
+  // Call media on a native thread (docs/audio.md): unless a microphone source is
+  // injected (tests, bench), or the native part is missing.
+  const threaded = c.audio.callMediaThread && !o.microphone && nativeCallMedia() !== undefined;
+  if (c.audio.callMediaThread && !o.microphone && !threaded) {
+    o.log("warn", "native/call-media is not built: call audio goes through aplay/arecord");
+  }
   const agent = new PhoneAgent({
     server: c.exchange.url,
     user: c.account.user,
@@ -42,6 +49,7 @@ export function buildPhone(
     ...(c.exchange.trustedHosts && { trustedHosts: c.exchange.trustedHosts }),
     registerExpires: c.exchange.registerExpires,
     media: {
+      ...(threaded && { openMedia: (m) => CallMediaThread.open(m) }),
       portRange: c.audio.rtpPorts,
       ...(c.audio.mediaAddress && { address: c.audio.mediaAddress }),
     },
@@ -83,6 +91,9 @@ export function buildPhone(
     ringer,
     earpiece,
     microphone,
+    ...(threaded && {
+      callDevices: { earpiece: c.audio.earpiece.device, microphone: c.audio.microphone.device },
+    }),
     ringerVolumeDb: c.audio.ringerVolumeDb,
     leds: handset.leds,
     hook: handset.hook,

@@ -31,6 +31,8 @@ export interface PhoneConfig {
     ringerVolumeDb: number;
     /** Play the ringer in-process (native/alsa-pcm), kept open for a fast start. */
     nativeRinger: boolean;
+    /** Carry call media (RTP, earpiece, microphone) on a native thread (native/call-media). */
+    callMediaThread: boolean;
     rtpPorts: [number, number];
     mediaAddress?: string;
   };
@@ -245,6 +247,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
     "microphone",
     "ringerVolumeDb",
     "nativeRinger",
+    "callMediaThread",
     "rtpPorts",
     "mediaAddress",
   ]);
@@ -307,6 +310,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
       microphone: r.device(au, "audio", "microphone", 8000),
       ringerVolumeDb: r.number(au, "audio", "ringerVolumeDb", -60, 0, DEFAULTS.ringerVolumeDb),
       nativeRinger: r.boolean(au, "audio", "nativeRinger", true),
+      callMediaThread: r.boolean(au, "audio", "callMediaThread", true),
       rtpPorts,
       ...(mediaAddress && { mediaAddress }),
     },

@@ -7,11 +7,12 @@ import { EventEmitter } from "node:events";
 import type { AlsaCapture } from "../../audio/alsa-capture.ts";
 import type { AlsaNativePlayback } from "../../audio/alsa-native.ts";
 import type { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { CallMediaThread } from "../../audio/call-media-thread.ts";
 import { CaptureQueue } from "../../audio/capture-queue.ts";
 import type { FrameSource } from "../../audio/frame-source.ts";
 import { FrameMixer } from "../../audio/mixer.ts";
 import { downsample, upsampled } from "../../audio/resample.ts";
-import type { RtpSession } from "../../audio/rtp-session.ts";
+import { RtpSession } from "../../audio/rtp-session.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
 import type { HookSwitch, Keypad } from "../../hal/contracts.ts";
 import type { PhoneAgent } from "../../sip/phone-agent.ts";
@@ -47,6 +48,12 @@ export interface PhoneParts {
   earpiece?: AlsaPlayback;
   /** The handset microphone: an ALSA capture device, or any source (tests, bench). */
   microphone?: AlsaCapture | FrameSource;
+  /**
+   * The ALSA names of the earpiece and microphone, for call media that runs
+   * on its own thread (CallMediaThread): during a call the thread owns both
+   * devices, and tones and cues are mixed in over the call.
+   */
+  callDevices?: { earpiece: string; microphone: string };
   /** The user's ringer volume, dB (an alert class with ringLevel "full" ignores it). */
   ringerVolumeDb?: number;
   leds?: LedOutput;
@@ -68,6 +75,12 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   private readonly micQueue = new CaptureQueue();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private audioCall: string | undefined;
+  /** The call media thread that has the earpiece and microphone now. */
+  private threaded: CallMediaThread | undefined;
+  /** Settles when the last call media thread has let go of the devices. */
+  private devicesFree: Promise<void> = Promise.resolve();
+  private overlayPump: NodeJS.Timeout | undefined;
+  private readonly reporting = new WeakSet<CallMediaThread>();
   private readonly log: NonNullable<PhoneParts["log"]>;
 
   constructor(private readonly p: PhoneParts) {
@@ -160,6 +173,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
 
   async stop(): Promise<void> {
     for (const t of this.timers.values()) clearTimeout(t);
+    clearInterval(this.overlayPump);
     await this.p.agent.stop();
     const mic = this.p.microphone;
     if (mic && "stop" in mic) await mic.stop();
@@ -266,7 +280,13 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   }
 
   private earpieceOn(): void {
-    this.p.earpiece?.play(this.earMix);
+    if (this.threaded) return this.pumpOverlay(this.threaded);
+    const ear = this.p.earpiece;
+    // After a threaded call the earpiece is ours again once the thread let go.
+    void this.devicesFree.then(() => {
+      if (!this.threaded && (this.audioCall || this.earMix.has("tone") || this.earMix.has("cue")))
+        ear?.play(this.earMix);
+    });
   }
 
   private earpieceIdle(): void {
@@ -275,8 +295,14 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   }
 
   private connectAudio(callId: string): void {
-    const rtp: RtpSession | undefined = this.p.agent.media(callId);
-    if (!rtp) return; // comes with the agent's "media" event once SDP is done
+    const media = this.p.agent.media(callId);
+    if (!media) return; // comes with the agent's "media" event once SDP is done
+    if (media instanceof CallMediaThread && this.p.callDevices) {
+      void this.connectThreaded(media, this.p.callDevices);
+      return;
+    }
+    if (!(media instanceof RtpSession)) return;
+    const rtp = media;
     const rate = this.earRate();
     this.earMix.set("call", rate === 8000 ? rtp : upsampled(rtp, 8000, rate));
     this.earpieceOn();
@@ -288,11 +314,62 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     } else if (mic) rtp.startSending(mic);
   }
 
+  /** Hands the earpiece and microphone over to the call's media thread. */
+  private async connectThreaded(
+    media: CallMediaThread,
+    devices: { earpiece: string; microphone: string },
+  ): Promise<void> {
+    if (this.threaded === media) return;
+    this.threaded = media;
+    if (!this.reporting.has(media)) {
+      this.reporting.add(media);
+      media.on("device", (e) => this.log("error", e.message));
+    }
+    const mic = this.p.microphone;
+    await Promise.all([this.p.earpiece?.close(), mic && "stop" in mic ? mic.stop() : undefined]);
+    if (this.threaded !== media) return; // disconnected meanwhile
+    await media.setDevices(devices.earpiece, devices.microphone);
+    this.pumpOverlay(media);
+  }
+
+  /**
+   * Tones and cues during a threaded call: mixed into the thread's earpiece
+   * about 120 ms ahead, topped up every 60 ms while any plays.
+   */
+  private pumpOverlay(media: CallMediaThread): void {
+    if (this.overlayPump || (!this.earMix.has("tone") && !this.earMix.has("cue"))) return;
+    const rate = this.earRate();
+    const frame = new Int16Array((rate / 1000) * 20);
+    const start = monotonicMs();
+    let pushed = 0;
+    const fill = () => {
+      if (this.threaded !== media || (!this.earMix.has("tone") && !this.earMix.has("cue"))) {
+        clearInterval(this.overlayPump);
+        this.overlayPump = undefined;
+        return;
+      }
+      for (const due = Math.floor((monotonicMs() - start) / 20) + 6; pushed < due; pushed++) {
+        this.earMix.read(frame);
+        media.overlay(rate === 8000 ? frame : downsample(frame, rate, 8000));
+      }
+    };
+    this.overlayPump = setInterval(fill, 60);
+    fill();
+  }
+
   private disconnectAudio(callId: string): void {
     if (this.audioCall !== callId) return;
     this.audioCall = undefined;
     this.earMix.set("call", undefined);
-    this.p.agent.media(callId)?.stopSending();
+    const media = this.p.agent.media(callId);
+    if (media instanceof RtpSession) media.stopSending();
+    if (media instanceof CallMediaThread && this.threaded === media) {
+      this.threaded = undefined;
+      media.clearOverlay();
+      this.devicesFree = media.setDevices(undefined, undefined);
+      if (this.earMix.has("tone") || this.earMix.has("cue")) this.earpieceOn();
+      return;
+    }
     const mic = this.p.microphone;
     if (mic && "stop" in mic) void mic.stop();
     this.earpieceIdle();

@@ -14,7 +14,8 @@
  *
  * Events reach JavaScript through a thread-safe function: "remote" (symmetric
  * RTP latched a new address), "event" (an RFC 4733 packet), "error" and
- * "reopened" (a device), "closed".
+ * "reopened" (a device), "switched" (the devices asked for are taken up),
+ * "closed".
  */
 #include <errno.h>
 #include <node_api.h>
@@ -86,6 +87,9 @@ static void call_js(napi_env env, napi_value fn, void *context, void *data) {
         set_str(env, o, "type", ev->kind == EV_DEVICE_ERROR ? "error" : "reopened");
         set_str(env, o, "device", ev->device);
         set_str(env, o, "message", ev->message);
+        break;
+      case EV_SWITCHED:
+        set_str(env, o, "type", "switched");
         break;
       case EV_CLOSED:
         set_str(env, o, "type", "closed");

@@ -52,13 +52,17 @@ static void device_fail(engine *e, device *d, const char *what, int err) {
   d->failed = 1;
 }
 
+/* Takes up the device JavaScript asked for (or none); 1 if it changed. */
+static int device_switch(device *d) {
+  if (strcmp(d->want, d->name) == 0) return 0;
+  device_close(d);
+  memcpy(d->name, d->want, sizeof d->name);
+  d->failed = 0;
+  d->retry_tick = 0;
+  return 1;
+}
+
 static void device_open(engine *e, device *d) {
-  if (strcmp(d->want, d->name) != 0) { /* switched (or detached) from JavaScript */
-    device_close(d);
-    memcpy(d->name, d->want, sizeof d->name);
-    d->failed = 0;
-    d->retry_tick = 0;
-  }
   if (!d->name[0] || d->pcm || e->ticks < d->retry_tick) return;
   snd_pcm_t *pcm;
   int err = snd_pcm_open(&pcm, d->name, d->capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
@@ -305,6 +309,7 @@ static void playback_tick(engine *e) {
 static void tick(engine *e) {
   int16_t mic[FRAME];
   e->ticks++;
+  if (device_switch(&e->mic) | device_switch(&e->ear)) post(e, event_new(EV_SWITCHED));
   device_open(e, &e->mic);
   device_open(e, &e->ear);
   capture_frame(e, mic);

@@ -15,7 +15,7 @@
 #define MIC_FIFO (FRAME * 4)
 #define OVERLAY_SAMPLES (8000 * 4)
 
-typedef enum { EV_REMOTE, EV_EVENT_PACKET, EV_DEVICE_ERROR, EV_DEVICE_OK, EV_CLOSED } event_kind;
+typedef enum { EV_REMOTE, EV_EVENT_PACKET, EV_DEVICE_ERROR, EV_DEVICE_OK, EV_SWITCHED, EV_CLOSED } event_kind;
 
 typedef struct {
   event_kind kind;

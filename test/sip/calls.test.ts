@@ -63,3 +63,51 @@ describe("our phone calls our phone", () => {
     expect(a.journal.map((r) => r.event)).toEqual(["dialled", "answered", "ended"]);
   }, 30_000);
 });
+
+describe("our phones with call media on native threads", () => {
+  it("hand the earpiece and microphone to the call's thread; audio flows both ways", async () => {
+    // The thread opens devices by name through this process's ALSA configuration.
+    process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
+    const tone = (hz: number) => {
+      const out = new Int16Array(8000 * 10);
+      for (let i = 0; i < out.length; i++)
+        out[i] = Math.round(10000 * Math.sin((2 * Math.PI * hz * i) / 8000));
+      return out;
+    };
+    lab.feed("mic", tone(1000));
+    lab.feed("mic2", tone(600));
+    const a = await startLabPhone(ex, "2003", {
+      lab,
+      earpiece: "earpiece",
+      threadMicrophone: "mic",
+    });
+    const b = await startLabPhone(ex, "2004", {
+      lab,
+      earpiece: "earpiece2",
+      threadMicrophone: "mic2",
+    });
+    phones.push(a, b);
+    a.phone.hook(true);
+    for (const k of "2004#") a.phone.key(k as "2");
+    await b.waitFor("ringing", (s) => s.phase.kind === "ringing");
+    b.phone.hook(true);
+    const talking = await a.waitFor("talking", (s) => s.phase.kind === "talking");
+    await b.waitFor("talking", (s) => s.phase.kind === "talking");
+    await sleep(2000);
+    const callId = talking.phase.kind === "talking" ? talking.phase.call.id : "";
+    const media = a.agent.media(callId);
+    const stats = media?.stats();
+    b.phone.hook(false);
+    await a.waitFor("hearing the far end hang up", (s) => s.phase.kind === "hungUp");
+    a.phone.hook(false);
+    await sleep(300);
+    const atB = heard("earpiece2");
+    const atA = heard("earpiece");
+    expect(Math.abs(atB.hz - 1000) / 1000, JSON.stringify(atB)).toBeLessThan(0.02);
+    expect(atB.ms).toBeGreaterThan(1500);
+    expect(Math.abs(atA.hz - 600) / 600, JSON.stringify(atA)).toBeLessThan(0.02);
+    expect(atA.ms).toBeGreaterThan(1500);
+    expect(stats && "devices" in stats, "the call ran on a media thread").toBe(true);
+    expect([...a.logs, ...b.logs].filter((l) => l.startsWith("error"))).toEqual([]);
+  }, 30_000);
+});

@@ -4,6 +4,7 @@
  * microphone and its earpiece and ringer on project-local ALSA file devices.
  */
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
+import { CallMediaThread } from "../../audio/call-media-thread.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
 import type { LedName, LedPattern } from "../../firmware/alerting/led-pattern.ts";
 import { Phone } from "../../firmware/app/phone.ts";
@@ -33,12 +34,21 @@ export async function startLabPhone(
     earpiece?: string;
     ringer?: string;
     micHz?: number;
+    /** Call media on a native thread with this ALSA capture device as the microphone. */
+    threadMicrophone?: string;
     agent?: Partial<PhoneAgentOptions>;
   } = {},
 ): Promise<LabPhone> {
   const logs: string[] = [];
   const log = (level: string, m: string) => logs.push(`${level} ${m}`);
-  const agent = new PhoneAgent({ server: ex.wsUrl, user, log, ...o.agent });
+  const threaded = o.threadMicrophone !== undefined && o.earpiece !== undefined;
+  const agent = new PhoneAgent({
+    server: ex.wsUrl,
+    user,
+    log,
+    ...o.agent,
+    ...(threaded && { media: { openMedia: (m) => CallMediaThread.open(m) } }),
+  });
   const earpiece =
     o.lab && o.earpiece ? new AlsaPlayback({ device: o.earpiece, env: o.lab.env }) : undefined;
   const ringer =
@@ -49,10 +59,19 @@ export async function startLabPhone(
     agent,
     ...(earpiece && { earpiece }),
     ...(ringer && { ringer }),
-    microphone: new ToneSource({
-      segments: [{ ms: 1000, freqs: [o.micHz ?? 1000], levelDb: -10 }],
-      repeat: true,
-    }),
+    ...(threaded
+      ? {
+          callDevices: {
+            earpiece: o.earpiece as string,
+            microphone: o.threadMicrophone as string,
+          },
+        }
+      : {
+          microphone: new ToneSource({
+            segments: [{ ms: 1000, freqs: [o.micHz ?? 1000], levelDb: -10 }],
+            repeat: true,
+          }),
+        }),
     journal: { append: (r) => journal.push(r) },
     leds: { set: (n, p) => leds.set(n, p) },
     log,
