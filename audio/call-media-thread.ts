@@ -19,9 +19,8 @@ import { createRequire } from "node:module";
 import { AlsaDeviceError } from "./alsa-process.ts";
 import type { CallMedia } from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
-import type { JitterBufferOptions } from "./jitter-buffer.ts";
 import { RtcpChannel } from "./rtcp-channel.ts";
-import type { MediaDirection, RtpCodec, RtpStats } from "./rtp-session.ts";
+import type { MediaDirection, RtpCodec, RtpSessionOptions, RtpStats } from "./rtp-session.ts";
 
 type Handle = object;
 type NativeEvent =
@@ -63,15 +62,7 @@ export function nativeCallMedia(): NativeCallMedia | undefined {
   return native ?? undefined;
 }
 
-export interface CallMediaThreadOptions {
-  localAddress?: string;
-  /** Inclusive range the RTP port is chosen from (an even port; RTCP is +1). */
-  portRange?: [number, number];
-  codec?: RtpCodec;
-  telephoneEventPt?: number;
-  jitter?: JitterBufferOptions;
-  rtcpIntervalMs?: number;
-  cname?: string;
+export interface CallMediaThreadOptions extends RtpSessionOptions {
   earpiece?: string;
   microphone?: string;
   /** Earpiece frames kept queued ahead of the device, 1–3 (default 2). */

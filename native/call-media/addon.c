@@ -241,39 +241,38 @@ static napi_value js_set_remote(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-static napi_value js_set_codec(napi_env env, napi_callback_info info) {
-  napi_value a[3];
+/* The handle and the numbers after it (booleans as 0/1), for the setters. */
+static call_t *handle_and_ints(napi_env env, napi_callback_info info, size_t n, int32_t *out) {
+  napi_value a[4];
   call_t *c;
-  args(env, info, 3, a, &c);
-  if (!c) return NULL;
-  int32_t law, pt;
-  napi_get_value_int32(env, a[1], &law);
-  napi_get_value_int32(env, a[2], &pt);
-  engine_set_codec(&c->e, law, pt);
-  return undef(env);
+  args(env, info, n + 1, a, &c);
+  for (size_t i = 0; c && i < n; i++) {
+    bool b;
+    if (napi_get_value_int32(env, a[i + 1], &out[i]) != napi_ok)
+      out[i] = napi_get_value_bool(env, a[i + 1], &b) == napi_ok && b;
+  }
+  return c;
+}
+
+static napi_value js_set_codec(napi_env env, napi_callback_info info) {
+  int32_t v[2];
+  call_t *c = handle_and_ints(env, info, 2, v);
+  if (c) engine_set_codec(&c->e, v[0], v[1]);
+  return c ? undef(env) : NULL;
 }
 
 static napi_value js_set_event_pt(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  call_t *c;
-  args(env, info, 2, a, &c);
-  if (!c) return NULL;
-  int32_t pt;
-  napi_get_value_int32(env, a[1], &pt);
-  engine_set_event_pt(&c->e, pt);
-  return undef(env);
+  int32_t v[1];
+  call_t *c = handle_and_ints(env, info, 1, v);
+  if (c) engine_set_event_pt(&c->e, v[0]);
+  return c ? undef(env) : NULL;
 }
 
 static napi_value js_set_direction(napi_env env, napi_callback_info info) {
-  napi_value a[3];
-  call_t *c;
-  args(env, info, 3, a, &c);
-  if (!c) return NULL;
-  bool s, r;
-  napi_get_value_bool(env, a[1], &s);
-  napi_get_value_bool(env, a[2], &r);
-  engine_set_direction(&c->e, s, r);
-  return undef(env);
+  int32_t v[2];
+  call_t *c = handle_and_ints(env, info, 2, v);
+  if (c) engine_set_direction(&c->e, v[0], v[1]);
+  return c ? undef(env) : NULL;
 }
 
 static napi_value js_set_devices(napi_env env, napi_callback_info info) {

@@ -157,3 +157,26 @@ function splitByFrequency(
         : frequenciesIn(x, p.start * block, (p.end - p.start) * block, rate),
   }));
 }
+
+/**
+ * What a call's listener heard of one steady tone: how long it sounded, the
+ * stretches (over 200 ms) at a frequency more than 2 % off, and the silences
+ * inside it longer than `gapMs` (the concealment limit) — with a trace for
+ * failure messages.
+ */
+export function toneReport(
+  x: Int16Array,
+  rate: number,
+  hz: number,
+  gapMs = 60,
+): { soundMs: number; offFrequency: HeardSegment[]; gaps: HeardSegment[]; trace: string } {
+  const heard = analyse(x, rate);
+  const sound = heard.filter((s) => s.on);
+  const first = heard.findIndex((s) => s.on);
+  return {
+    soundMs: sound.reduce((t, s) => t + s.ms, 0),
+    offFrequency: sound.filter((s) => s.ms > 200 && Math.abs((s.freqs[0] ?? 0) - hz) / hz >= 0.02),
+    gaps: heard.slice(first, -1).filter((s) => !s.on && s.ms > gapMs),
+    trace: JSON.stringify(heard.map((s) => [s.on, s.ms, s.freqs[0]])),
+  };
+}
