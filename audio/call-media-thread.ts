@@ -89,6 +89,7 @@ export class CallMediaThread
     remote: [string, number];
     error: [Error];
     device: [AlsaDeviceError];
+    reopened: [string];
   }>
   implements CallMedia
 {
@@ -234,6 +235,7 @@ export class CallMediaThread
         for (const done of this.switching.splice(0)) done();
         return;
       case "reopened":
+        this.emit("reopened", e.device);
         return;
     }
   }

@@ -324,6 +324,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     if (!this.reporting.has(media)) {
       this.reporting.add(media);
       media.on("device", (e) => this.log("error", e.message));
+      media.on("reopened", (d) => this.log("info", `ALSA device "${d}" is back`));
     }
     const mic = this.p.microphone;
     await Promise.all([this.p.earpiece?.close(), mic && "stop" in mic ? mic.stop() : undefined]);

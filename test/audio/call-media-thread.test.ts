@@ -4,6 +4,8 @@
  * devices): tones both ways with loss and reordering, hold, DTMF, RTCP,
  * device failures, device switching, and its G.711 against the reference.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CallMediaThread, nativeCallMedia } from "../../audio/call-media-thread.ts";
 import { RtpSession } from "../../audio/rtp-session.ts";
@@ -200,6 +202,45 @@ describe("native/call-media", () => {
     const segments = analyse(lab.played("earpiece"), 8000).filter((s) => s.on && s.ms > 200);
     expect(segments.length).toBeGreaterThan(0);
     expect(Math.abs((segments.at(-1)?.freqs[0] ?? 0) - 800) / 800).toBeLessThan(0.02);
+  }, 10_000);
+
+  it("reopens a device that comes back, on its own", async () => {
+    // A capture device fed from a file that is not there yet fails to open until it is.
+    const feed = join(lab.dir, "late-mic.raw");
+    const conf = join(lab.dir, "late.conf");
+    writeFileSync(
+      conf,
+      `<${lab.env.ALSA_CONFIG_PATH}>\npcm.latemic { type file slave.pcm "null" file "/dev/null" infile "${feed}" format "raw" }\n`,
+    );
+    const before = process.env.ALSA_CONFIG_PATH;
+    process.env.ALSA_CONFIG_PATH = conf;
+    const phone = await CallMediaThread.open({ ...opts, microphone: "latemic" });
+    const far = await RtpSession.open(opts);
+    phone.setRemote("127.0.0.1", far.port);
+    far.setRemote("127.0.0.1", phone.port);
+    const errors: string[] = [];
+    const back: string[] = [];
+    phone.on("device", (e) => errors.push(e.message));
+    phone.on("reopened", (d) => back.push(d));
+    const ear = listen(far);
+    await sleep(300);
+    expect(phone.stats().devices.micFrames).toBe(0);
+    expect(phone.stats().sent).toBeGreaterThan(5); // silence goes on meanwhile
+    writeFileSync(feed, Buffer.from(toneSamples(500, 8).buffer));
+    await sleep(3000); // the thread tries again every 2 s
+    ear.stop();
+    const micFrames = phone.stats().devices.micFrames;
+    phone.close();
+    far.close();
+    await phone.closed;
+    process.env.ALSA_CONFIG_PATH = before;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/latemic/);
+    expect(back).toEqual(["latemic"]);
+    expect(micFrames).toBeGreaterThan(20);
+    const r = toneReport(ear.heard(), 8000, 500);
+    expect(r.soundMs, r.trace).toBeGreaterThan(500);
+    expect(r.offFrequency, r.trace).toEqual([]);
   }, 10_000);
 
   it("mixes an overlay over the call and releases its ports on close", async () => {
