@@ -1,9 +1,12 @@
 /** Two of our phones call each other through the real lab Kamailio, with real RTP and ALSA devices. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AlertClass, DEFAULT_ALERT_CONFIG } from "../../firmware/alerting/alert-class.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
 import { type LabPhone, startLabPhone } from "../support/lab-phone.ts";
-import { analyse } from "../support/tone-analyser.ts";
+import { runSipp } from "../support/sipp.ts";
+import { cancelScenario } from "../support/sipp-scenarios.ts";
+import { analyse, frequenciesIn } from "../support/tone-analyser.ts";
 
 let ex: LabExchange;
 let lab: AlsaLab;
@@ -83,10 +86,20 @@ describe("our phones with call media on native threads", () => {
     };
     lab.feed("mic", tone(1000));
     lab.feed("mic2", tone(600));
+    // A lets ordinary calls wait while it talks (the call-waiting tone plays over the call).
+    const normal = DEFAULT_ALERT_CONFIG.classes.normal as AlertClass;
+    const alertConfig = {
+      ...DEFAULT_ALERT_CONFIG,
+      classes: {
+        ...DEFAULT_ALERT_CONFIG.classes,
+        normal: { ...normal, whenBusy: "call-waiting" as const },
+      },
+    };
     const a = await startLabPhone(ex, "2003", {
       lab,
       earpiece: "earpiece",
       threadMicrophone: "mic",
+      alertConfig,
     });
     const b = await startLabPhone(ex, "2004", {
       lab,
@@ -100,7 +113,19 @@ describe("our phones with call media on native threads", () => {
     b.phone.hook(true);
     const talking = await a.waitFor("talking", (s) => s.phase.kind === "talking");
     await b.waitFor("talking", (s) => s.phase.kind === "talking");
-    await sleep(2000);
+    await sleep(1000);
+    // A priority call waits: its tone (440 Hz, 300 ms) is mixed over the call on A's earpiece.
+    const waiting = await runSipp({
+      xml: cancelScenario({
+        from: "3010",
+        to: "2003",
+        afterMs: 800,
+        headers: ["Priority: urgent"],
+      }),
+      target: `${ex.host}:${ex.udpPort}`,
+    });
+    expect(waiting.code, waiting.errors).toBe(0);
+    await sleep(1000);
     const callId = talking.phase.kind === "talking" ? talking.phase.call.id : "";
     const media = a.agent.media(callId);
     const stats = media?.stats();
@@ -110,6 +135,17 @@ describe("our phones with call media on native threads", () => {
     await sleep(300);
     expectEachHeardTheOther();
     expect(stats && "devices" in stats, "the call ran on a media thread").toBe(true);
+    // 100 ms windows of A's earpiece: B's 600 Hz throughout, the waiting tone's 440 Hz in three.
+    const x = lab.played("earpiece");
+    const windows: string[] = [];
+    for (let i = 0; i + 800 <= x.length; i += 800)
+      windows.push(frequenciesIn(x, i, 800, 8000).map(Math.round).join("+"));
+    expect(windows.filter((w) => w === "440+600").length, windows.join(" ")).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(windows.filter((w) => w.includes("440")).length, windows.join(" ")).toBeLessThanOrEqual(
+      4,
+    );
     expect([...a.logs, ...b.logs].filter((l) => l.startsWith("error"))).toEqual([]);
   }, 30_000);
 });

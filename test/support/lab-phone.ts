@@ -6,6 +6,7 @@
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
 import { CallMediaThread } from "../../audio/call-media-thread.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
+import type { AlertConfig } from "../../firmware/alerting/alert-class.ts";
 import type { LedName, LedPattern } from "../../firmware/alerting/led-pattern.ts";
 import { Phone } from "../../firmware/app/phone.ts";
 import type { Effect, JournalRecord } from "../../firmware/controller/effects.ts";
@@ -36,6 +37,7 @@ export async function startLabPhone(
     micHz?: number;
     /** Call media on a native thread with this ALSA capture device as the microphone. */
     threadMicrophone?: string;
+    alertConfig?: AlertConfig;
     agent?: Partial<PhoneAgentOptions>;
   } = {},
 ): Promise<LabPhone> {
@@ -57,6 +59,7 @@ export async function startLabPhone(
   const leds = new Map<LedName, LedPattern>();
   const phone = new Phone({
     agent,
+    ...(o.alertConfig && { alertConfig: o.alertConfig }),
     ...(earpiece && { earpiece }),
     ...(ringer && { ringer }),
     ...(threaded

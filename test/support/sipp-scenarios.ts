@@ -206,7 +206,13 @@ Content-Length: 0
 }
 
 /** A caller that gives up: INVITE, wait for 180, CANCEL (RFC 3261 §9.1), then 487. */
-export function cancelScenario(o: { from: string; to: string; afterMs?: number }): string {
+export function cancelScenario(o: {
+  from: string;
+  to: string;
+  afterMs?: number;
+  /** Extra header lines on the INVITE, e.g. Priority. */
+  headers?: string[];
+}): string {
   const common = `From: <sip:${o.from}@[remote_ip]>;tag=[pid]uac[call_number]
 Call-ID: [call_id]
 To: <sip:${o.to}@[remote_ip]>`;
@@ -220,7 +226,7 @@ ${common}
 CSeq: 1 INVITE
 Contact: <sip:${o.from}@[local_ip]:[local_port]>
 Max-Forwards: 70
-Content-Type: application/sdp
+${(o.headers ?? []).map((h) => `${h}\n`).join("")}Content-Type: application/sdp
 Content-Length: [len]
 
 ${SDP}
