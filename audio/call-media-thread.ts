@@ -67,6 +67,8 @@ export interface CallMediaThreadOptions extends RtpSessionOptions {
   microphone?: string;
   /** Earpiece frames kept queued ahead of the device, 1–3 (default 2). */
   queueFrames?: number;
+  /** SCHED_FIFO priority for the thread where allowed (default 10; 0: none). */
+  realtimePriority?: number;
 }
 
 function bindRtcp(port: number, address: string): Promise<Socket> {
@@ -192,6 +194,7 @@ export class CallMediaThread
             earpiece: o.earpiece ?? "",
             microphone: o.microphone ?? "",
             queueFrames: o.queueFrames ?? 2,
+            realtimePriority: o.realtimePriority ?? 10,
             jitterMinMs: o.jitter?.minMs ?? 40,
             jitterMaxMs: o.jitter?.maxMs ?? 80,
             concealMs: o.jitter?.concealMs ?? 60,
@@ -323,6 +326,7 @@ export class CallMediaThread
       },
       devices: {
         threadId: v("threadId"),
+        realtime: v("realtime"),
         micFrames: v("micFrames"),
         micShort: v("micShort"),
         micDropped: v("micDropped"),

@@ -177,7 +177,7 @@ console.log(
 if ("devices" in stats) {
   const d = stats.devices as Record<string, number>;
   console.log(
-    `  devices: mic frames ${d.micFrames} (short ${d.micShort}, dropped ${d.micDropped}), earpiece frames ${d.earFrames} (underruns ${d.earUnderruns}); jitter buffer underruns ${stats.jitterBuffer.underruns}`,
+    `  devices: mic frames ${d.micFrames} (short ${d.micShort}, dropped ${d.micDropped}), earpiece frames ${d.earFrames} (underruns ${d.earUnderruns}); jitter buffer underruns ${stats.jitterBuffer.underruns}; media thread ${d.realtime ? "real-time (SCHED_FIFO)" : "not real-time"}`,
   );
 }
 

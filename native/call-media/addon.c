@@ -172,6 +172,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     .earpiece = has_ear ? earpiece : NULL,
     .microphone = has_mic ? microphone : NULL,
     .queue_frames = get_int(env, a[0], "queueFrames", 2),
+    .rt_priority = get_int(env, a[0], "realtimePriority", 0),
     .jitter = {.min_frames = get_int(env, a[0], "jitterMinMs", 40) / 20,
                .max_frames = get_int(env, a[0], "jitterMaxMs", 80) / 20,
                .conceal_frames = get_int(env, a[0], "concealMs", 60) / 20},
@@ -366,6 +367,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value o;
   napi_create_object(env, &o);
   set_num(env, o, "threadId", atomic_load(&c->e.tid));
+  set_num(env, o, "realtime", atomic_load(&c->e.realtime));
   set_num(env, o, "sent", (double)s.sent);
   set_num(env, o, "octets", (double)s.octets);
   set_num(env, o, "received", (double)s.received);

@@ -321,6 +321,12 @@ static void tick(engine *e) {
 static void *run(void *arg) {
   engine *e = arg;
   atomic_store(&e->tid, (int)syscall(SYS_gettid));
+  /* Real-time scheduling when allowed (root, CAP_SYS_NICE or RLIMIT_RTPRIO — the unit sets
+   * LimitRTPRIO): the frame is then not late behind other processes. Without it, as is. */
+  if (e->rt_priority > 0) {
+    struct sched_param sp = {.sched_priority = e->rt_priority};
+    atomic_store(&e->realtime, pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0);
+  }
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
   while (!atomic_load(&e->stopping)) {
@@ -386,6 +392,7 @@ int engine_open(engine *e, const engine_options *o, const char *address, int por
   e->ssrc = o->ssrc;
   e->seq = o->seq;
   e->timestamp = o->timestamp;
+  e->rt_priority = o->rt_priority;
   e->queue_frames = o->queue_frames < 1 ? 2 : o->queue_frames > 3 ? 3 : o->queue_frames;
   jb_init(&e->jb, o->jitter);
   snprintf(e->ear.want, sizeof e->ear.want, "%s", o->earpiece ? o->earpiece : "");

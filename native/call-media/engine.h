@@ -36,6 +36,7 @@ typedef struct {
   const char *earpiece; /* NULL: none */
   const char *microphone;
   int queue_frames;
+  int rt_priority; /* SCHED_FIFO priority to ask for; 0: none */
   jitter_options jitter;
   uint32_t ssrc;
   uint16_t seq;
@@ -64,6 +65,8 @@ typedef struct engine {
   pthread_t thread;
   atomic_int stopping;
   atomic_int tid; /* the media thread's id, for per-thread CPU accounting */
+  atomic_int realtime; /* 1 when SCHED_FIFO was granted */
+  int rt_priority;
   int wake[2]; /* pipe: a byte ends the thread's wait at once */
   int sock;
   struct sockaddr_in remote;
