@@ -1,0 +1,24 @@
+/* What the parts of the call media engine share among themselves (not for the addon). */
+#ifndef CALL_MEDIA_PARTS_H
+#define CALL_MEDIA_PARTS_H
+#include "engine.h"
+
+#define RETRY_TICKS 100 /* a missing device is tried again every 2 s */
+
+/* events.c: to JavaScript, through the engine's notify callback */
+engine_event *media_event(event_kind kind);
+void media_post(engine *e, engine_event *ev);
+void media_report(engine *e, device *d, event_kind kind, const char *message);
+
+/* devices.c: the earpiece and microphone (alsa-lib PCM API) */
+int device_switch(device *d);
+void device_open(engine *e, device *d);
+void device_close(device *d);
+void capture_frame(engine *e, int16_t *out);
+void playback_tick(engine *e);
+
+/* rtp.c: the RTP socket (RFC 3550) */
+int send_rtp(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t ts);
+void send_audio(engine *e, const int16_t *pcm);
+void receive_all(engine *e);
+#endif

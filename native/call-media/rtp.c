@@ -1,0 +1,132 @@
+/* The call's RTP socket: sending G.711 frames and events, receiving into the
+ * jitter buffer (RFC 3550 §5.1, A.1, A.3, A.8; symmetric RTP, RFC 4961). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "g711.h"
+#include "parts.h"
+
+
+int send_rtp(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t ts) {
+  if (!e->have_remote || length > 1400) return 0;
+  uint8_t p[12 + 1400];
+  p[0] = 0x80; /* V=2, no padding, extension or CSRC */
+  p[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+  p[2] = (uint8_t)(e->seq >> 8);
+  p[3] = (uint8_t)e->seq;
+  p[4] = (uint8_t)(ts >> 24);
+  p[5] = (uint8_t)(ts >> 16);
+  p[6] = (uint8_t)(ts >> 8);
+  p[7] = (uint8_t)ts;
+  p[8] = (uint8_t)(e->ssrc >> 24);
+  p[9] = (uint8_t)(e->ssrc >> 16);
+  p[10] = (uint8_t)(e->ssrc >> 8);
+  p[11] = (uint8_t)e->ssrc;
+  memcpy(p + 12, payload, (size_t)length);
+  e->seq++;
+  e->st.sent++;
+  e->st.octets += (uint64_t)length;
+  ssize_t n = sendto(e->sock, p, (size_t)(12 + length), MSG_DONTWAIT, (struct sockaddr *)&e->remote, sizeof e->remote);
+  return n < 0 ? -errno : 1;
+}
+
+void send_audio(engine *e, const int16_t *pcm) {
+  if (e->sending && e->have_remote) {
+    uint8_t payload[FRAME];
+    g711_encode(e->law, pcm, payload, FRAME);
+    send_rtp(e, e->payload_type, payload, FRAME, !e->first_sent, e->timestamp);
+    e->first_sent = 1;
+  }
+  e->timestamp += FRAME;
+}
+
+static void track(engine *e, uint16_t seq) {
+  e->st.received++;
+  if (!e->have_first) {
+    e->have_first = 1;
+    e->first_seq = e->max_seq = seq;
+    return;
+  }
+  if (seq_delta(e->max_seq, seq) > 0) {
+    if (seq < e->max_seq) e->cycles += 0x10000;
+    e->max_seq = seq;
+  }
+}
+
+static double arrival_ms(struct msghdr *m) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec t;
+      memcpy(&t, CMSG_DATA(c), sizeof t);
+      return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+    }
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void receive_one(engine *e, const uint8_t *b, int n, const struct sockaddr_in *from, double arrival) {
+  if (n < 12 || (b[0] >> 6) != 2) return;
+  if (b[1] >= 200 && b[1] <= 204) return; /* RTCP on the RTP port (RFC 5761 §4) */
+  int offset = 12 + (b[0] & 0x0f) * 4;
+  if (b[0] & 0x10) { /* header extension (§5.3.1) */
+    if (n < offset + 4) return;
+    offset += 4 + ((b[offset + 2] << 8) | b[offset + 3]) * 4;
+  }
+  int end = n;
+  if (b[0] & 0x20) end -= b[n - 1]; /* padding */
+  if (offset > end) return;
+  int pt = b[1] & 0x7f;
+  int is_audio = pt == e->payload_type;
+  int is_event = e->event_pt >= 0 && pt == e->event_pt;
+  if (!is_audio && !is_event) return;
+  uint16_t seq = (uint16_t)((b[2] << 8) | b[3]);
+  uint32_t ts = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+  /* Symmetric RTP (RFC 4961): answer to where the media comes from. */
+  if (!e->have_remote || e->remote.sin_addr.s_addr != from->sin_addr.s_addr || e->remote.sin_port != from->sin_port) {
+    e->remote = *from;
+    e->have_remote = 1;
+    engine_event *ev = media_event(EV_REMOTE);
+    if (ev) {
+      inet_ntop(AF_INET, &from->sin_addr, ev->address, sizeof ev->address);
+      ev->port = ntohs(from->sin_port);
+      media_post(e, ev);
+    }
+  }
+  e->st.remote_ssrc = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+  e->st.have_remote_ssrc = 1;
+  track(e, seq);
+  if (is_event) { /* RFC 4733 events are read in JavaScript: rare, and not timed */
+    engine_event *ev = media_event(EV_EVENT_PACKET);
+    if (!ev) return;
+    ev->length = end - offset > (int)sizeof ev->payload ? (int)sizeof ev->payload : end - offset;
+    memcpy(ev->payload, b + offset, (size_t)ev->length);
+    ev->timestamp = ts;
+    ev->marker = (b[1] & 0x80) != 0;
+    ev->payload_type = pt;
+    media_post(e, ev);
+    return;
+  }
+  if (!e->receiving) return;
+  int16_t pcm[FRAME];
+  int len = end - offset > FRAME ? FRAME : end - offset;
+  g711_decode(e->law, b + offset, pcm, (size_t)len);
+  if (len < FRAME) memset(pcm + len, 0, (size_t)(FRAME - len) * sizeof *pcm);
+  jb_push(&e->jb, seq, pcm, ts / 8.0, arrival);
+}
+
+void receive_all(engine *e) {
+  for (int i = 0; i < 32; i++) {
+    uint8_t b[1500];
+    char control[64];
+    struct sockaddr_in from;
+    struct iovec iov = {b, sizeof b};
+    struct msghdr m = {&from, sizeof from, &iov, 1, control, sizeof control, 0};
+    ssize_t n = recvmsg(e->sock, &m, MSG_DONTWAIT);
+    if (n < 0) return;
+    receive_one(e, b, (int)n, &from, arrival_ms(&m));
+  }
+}
