@@ -17,21 +17,28 @@ PACKAGES=(
   chromium                    # the bench page, tested headless
   libasound2-dev              # builds native/alsa-pcm (in-process ALSA)
 )
+# Installed without their recommends (qjackctl, a GUI, and the like).
+BARE_PACKAGES=(
+  jackd2                      # a real-time paced virtual sound card: paced-device test, benchmarks
+  libasound2-plugins          # the ALSA jack plugin, to play into it
+)
 
 missing=()
-for p in "${PACKAGES[@]}"; do
+bare=()
+for p in "${PACKAGES[@]}" "${BARE_PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "installed" ] || missing+=("$p")
+  [ "$status" = "installed" ] && continue
+  if [[ " ${BARE_PACKAGES[*]} " == *" $p "* ]]; then bare+=("$p"); else missing+=("$p"); fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "${1:-}" = "--print" ]; then printf '%s\n' "${missing[@]}"; exit 0; fi
+[ $((${#missing[@]} + ${#bare[@]})) -eq 0 ] && exit 0
+if [ "${1:-}" = "--print" ]; then printf '%s\n' "${missing[@]}" "${bare[@]}"; exit 0; fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-debian-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "install-debian-deps: need root or sudo to install: ${missing[*]} ${bare[*]}" >&2; exit 1; }
   sudo="sudo"
 fi
-echo "install-debian-deps: installing ${missing[*]}"
+echo "install-debian-deps: installing ${missing[*]} ${bare[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # A Debian host starts the system kamailio.service on install; our tests run
 # their own instances and never use it. policy-rc.d keeps it from starting.
@@ -43,4 +50,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 trap '[ -n "$cleanup_policy" ] && $sudo rm -f /usr/sbin/policy-rc.d' EXIT
 $sudo apt-get update -qq >/dev/null
-$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+[ ${#missing[@]} -eq 0 ] || $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+[ ${#bare[@]} -eq 0 ] || $sudo apt-get install -y -qq --no-install-recommends "${bare[@]}" >/dev/null
