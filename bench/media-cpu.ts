@@ -62,7 +62,10 @@ const before = new Set(readdirSync("/proc/self/task"));
 
 const session =
   BACKEND === "thread"
-    ? await CallMediaThread.open({ localAddress: "127.0.0.1" })
+    ? await CallMediaThread.open({
+        localAddress: "127.0.0.1",
+        realtimePriority: Number(process.env.MEDIA_RT_PRIORITY ?? 10),
+      })
     : await RtpSession.open({ localAddress: "127.0.0.1" });
 const far = spawn(process.execPath, ["--import", "tsx", "bench/far-end.ts", String(session.port)], {
   stdio: ["ignore", "pipe", "inherit"],
