@@ -16,29 +16,45 @@ import { AlsaPlayback } from "../audio/alsa-playback.ts";
 import { CallMediaThread } from "../audio/call-media-thread.ts";
 import { NativeCallAudio } from "../audio/native-call-audio.ts";
 import { RtpSession } from "../audio/rtp-session.ts";
+import { measureBaresip } from "./baresip-call.ts";
 import { startJackRig } from "./jack-rig.ts";
 
 const SECONDS = Number(process.env.MEDIA_SECONDS ?? 30);
 const TICK = 100 / 1;
 
 if (process.env.MEDIA_COMPARE) {
-  // Each backend in a process of its own, one after another in this run; ratios against aplay.
-  const rows: { backend: string; phone: number; card: number }[] = [];
-  for (const backend of ["aplay", "native", "thread"]) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/media-cpu.ts"], {
-      env: { ...process.env, MEDIA_COMPARE: "", MEDIA_BACKEND: backend, MEDIA_JSON: "1" },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    const line = r.stdout.split("\n").find((l) => l.startsWith("JSON "));
-    if (line) rows.push(JSON.parse(line.slice(5)));
-    process.stdout.write(r.stdout.replace(/^JSON .*\n/m, ""));
-  }
-  const base = rows.find((r) => r.backend === "aplay");
-  console.log("\nbackend   phone's media   with card threads   phone vs aplay");
-  for (const r of rows)
+  // Each way in a process of its own, one after another, MEDIA_ROUNDS times over
+  // (interleaved, so the machine's changing load falls on all alike); medians.
+  const ways = (
+    process.env.MEDIA_COMPARE === "1" ? "aplay,native,thread,baresip" : process.env.MEDIA_COMPARE
+  ).split(",");
+  const rounds = Number(process.env.MEDIA_ROUNDS ?? 1);
+  const rows = new Map<string, { phone: number[]; total: number[]; cardIncluded: boolean }>();
+  for (let round = 0; round < rounds; round++)
+    for (const backend of ways) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", "bench/media-cpu.ts"], {
+        env: { ...process.env, MEDIA_COMPARE: "", MEDIA_BACKEND: backend, MEDIA_JSON: "1" },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      const line = r.stdout.split("\n").find((l) => l.startsWith("JSON "));
+      if (line) {
+        const j = JSON.parse(line.slice(5));
+        const row = rows.get(backend) ?? { phone: [], total: [], cardIncluded: !!j.cardIncluded };
+        row.phone.push(j.phone);
+        row.total.push(j.phone + j.card);
+        rows.set(backend, row);
+      }
+      process.stdout.write(r.stdout.replace(/^JSON .*\n/m, ""));
+    }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const med = (b: string, k: "phone" | "total") => median(rows.get(b)?.[k] ?? []);
+  console.log(
+    `\nmedians of ${rounds} round(s)   phone's media   with card threads   phone vs aplay   total vs baresip`,
+  );
+  for (const [b, r] of rows)
     console.log(
-      `${r.backend.padEnd(9)} ${r.phone.toFixed(2).padStart(8)} %      ${(r.phone + r.card).toFixed(2).padStart(8)} %        ${base ? (r.phone / base.phone).toFixed(2) : "?"} ×`,
+      `${b.padEnd(24)} ${r.cardIncluded ? "       —  " : `${med(b, "phone").toFixed(2).padStart(8)} %`}      ${med(b, "total").toFixed(2).padStart(8)} %        ${r.cardIncluded ? "    —" : `${(med(b, "phone") / med("aplay", "phone")).toFixed(2)} ×`}         ${(med(b, "total") / med("baresip", "total")).toFixed(2)} ×`,
     );
   process.exit(0);
 } // clock ticks per second for /proc stat (getconf CLK_TCK is 100 on Linux)
@@ -58,6 +74,22 @@ function childCpuSeconds(pid: number | undefined): number {
 const rig = await startJackRig(48000, Number(process.env.MEDIA_JACK_PERIOD ?? 64));
 const env = rig.env;
 const BACKEND = process.env.MEDIA_BACKEND ?? "thread";
+if (BACKEND === "baresip") {
+  const r = await measureBaresip(rig, SECONDS);
+  const pct = (100 * r.cpuS) / r.wall;
+  console.log(
+    `media CPU (baresip), one full-duplex G.711 call, ${r.wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}, JACK period ${rig.periodMs.toFixed(2)} ms`,
+  );
+  console.log(
+    `  baresip, all threads (the virtual card's JACK client among them): ${pct.toFixed(2)} % of one core, ${((60 * r.cpuS) / r.wall).toFixed(2)} CPU-s per minute`,
+  );
+  if (process.env.MEDIA_JSON)
+    console.log(
+      `JSON ${JSON.stringify({ backend: "baresip", phone: pct, card: 0, cardIncluded: true })}`,
+    );
+  rig.stop();
+  process.exit(0);
+}
 const before = new Set(readdirSync("/proc/self/task"));
 
 const session =

@@ -22,6 +22,7 @@ export interface BaresipEvent {
 
 export interface Baresip {
   user: string;
+  pid: number;
   dir: string;
   events: BaresipEvent[];
   output(): string;
@@ -43,7 +44,20 @@ function netstring(s: string): Buffer {
 export async function startBaresip(
   ex: LabExchange,
   user: string,
-  o: { lab: AlsaLab; toneHz?: number },
+  o: {
+    lab?: AlsaLab;
+    /** Its environment (default: the lab's). */
+    env?: NodeJS.ProcessEnv;
+    toneHz?: number;
+    /** Its sound devices, as baresip names them (default: ALSA null, and the tone). */
+    player?: string;
+    source?: string;
+    /** The source's rate and channels (default 48000, 2: ausine's). */
+    sourceRate?: number;
+    sourceChannels?: number;
+    /** Dump decoded audio to WAV files in `dir` (default true). */
+    dump?: boolean;
+  },
 ): Promise<Baresip> {
   const dir = mkdtempSync(join(tmpdir(), "deskphone-baresip-"));
   let sipPort = await freePort("udp");
@@ -58,12 +72,12 @@ export async function startBaresip(
       `sip_listen 127.0.0.1:${sipPort}`,
       // ALSA null takes audio as fast as it comes; what baresip received is
       // read from the sndfile module's dump of decoded audio instead.
-      "audio_player alsa,null",
+      `audio_player ${o.player ?? "alsa,null"}`,
       "audio_alert alsa,null",
       `snd_path ${dir}`,
-      `audio_source ausine,${o.toneHz ?? 700}`,
-      "ausrc_srate 48000",
-      "ausrc_channels 2",
+      `audio_source ${o.source ?? `ausine,${o.toneHz ?? 700}`}`,
+      `ausrc_srate ${o.sourceRate ?? 48000}`,
+      `ausrc_channels ${o.sourceChannels ?? 2}`,
       "auplay_srate 8000",
       "auplay_channels 1",
       `rtp_ports ${rtpBase}-${rtpBase + 20}`,
@@ -71,7 +85,7 @@ export async function startBaresip(
       "module g711.so",
       "module alsa.so",
       "module ausine.so",
-      "module sndfile.so",
+      ...(o.dump === false ? [] : ["module sndfile.so"]),
       "module_app account.so",
       "module_app menu.so",
       "module_app ctrl_tcp.so",
@@ -86,7 +100,7 @@ export async function startBaresip(
   writeFileSync(join(dir, "contacts"), "");
   let out = "";
   const child: ChildProcess = spawn("baresip", ["-f", dir], {
-    env: o.lab.env,
+    env: o.env ?? o.lab?.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(child);
@@ -132,6 +146,7 @@ export async function startBaresip(
   let token = 0;
   const api: Baresip = {
     user,
+    pid: child.pid ?? 0,
     dir,
     events,
     output: () => out,
