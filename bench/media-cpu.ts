@@ -47,7 +47,11 @@ if (process.env.MEDIA_COMPARE) {
       }
       process.stdout.write(r.stdout.replace(/^JSON .*\n/m, ""));
     }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+  };
   const med = (b: string, k: "phone" | "total") => median(rows.get(b)?.[k] ?? []);
   console.log(
     `\nmedians of ${rounds} round(s)   phone's media   with card threads   phone vs aplay   total vs baresip`,
