@@ -275,11 +275,13 @@ export class CallMediaThread
   /**
    * The earpiece and microphone to use (undefined: none). The thread switches
    * over on its next tick; the promise resolves once it has let go of the old
-   * ones (and at once when nothing changes or the media is closed).
+   * ones (at once when nothing changes; when the media is closed, once the
+   * thread has ended).
    */
   setDevices(earpiece: string | undefined, microphone: string | undefined): Promise<void> {
     const want = `${earpiece ?? ""}\n${microphone ?? ""}`;
-    if (this.isClosed || want === this.devices) return Promise.resolve();
+    if (this.isClosed) return this.closed; // the thread lets go of everything as it ends
+    if (want === this.devices) return Promise.resolve();
     this.devices = want;
     this.n.setDevices(this.h, earpiece ?? "", microphone ?? "");
     return new Promise((resolve) => this.switching.push(resolve));
