@@ -14,8 +14,10 @@
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
+import { lookup } from "node:dns";
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
+import { isIPv4 } from "node:net";
 import { AlsaDeviceError } from "./alsa-process.ts";
 import type { CallMedia } from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
@@ -92,6 +94,7 @@ export class CallMediaThread
     error: [Error];
     device: [AlsaDeviceError];
     reopened: [string];
+    "remote-error": [string];
   }>
   implements CallMedia
 {
@@ -243,9 +246,23 @@ export class CallMediaThread
     }
   }
 
+  /**
+   * Where to send (from the far end's SDP). The thread takes IPv4 literals; a
+   * host name in `c=` (RFC 4566 §5.7 allows one) is looked up first, and one
+   * that does not resolve is reported (`device` is for devices: this is
+   * `remote-error`) while nothing is sent.
+   */
   setRemote(address: string, port: number): void {
     this.remote = { address, port };
-    if (!this.isClosed) this.n.setRemote(this.h, address, port);
+    if (this.isClosed) return;
+    if (isIPv4(address)) return this.n.setRemote(this.h, address, port);
+    lookup(address, { family: 4 }, (err, resolved) => {
+      if (err || this.isClosed || this.remote?.address !== address) {
+        if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
+        return;
+      }
+      this.n.setRemote(this.h, resolved, port);
+    });
   }
 
   setCodec(codec: RtpCodec): void {

@@ -325,6 +325,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
       this.reporting.add(media);
       media.on("device", (e) => this.log("error", e.message));
       media.on("reopened", (d) => this.log("info", `ALSA device "${d}" is back`));
+      media.on("remote-error", (m) => this.log("error", `call media: ${m}`));
     }
     const mic = this.p.microphone;
     await Promise.all([this.p.earpiece?.close(), mic && "stop" in mic ? mic.stop() : undefined]);

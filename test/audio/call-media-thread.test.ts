@@ -4,6 +4,7 @@
  * devices): tones both ways with loss and reordering, hold, DTMF, RTCP,
  * device failures, device switching, and its G.711 against the reference.
  */
+import { createSocket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -242,6 +243,50 @@ describe("native/call-media", () => {
     expect(r.soundMs, r.trace).toBeGreaterThan(500);
     expect(r.offFrequency, r.trace).toEqual([]);
   }, 10_000);
+
+  it("drops malformed packets and goes on; a far end named by host name is looked up", async () => {
+    const phone = await CallMediaThread.open(opts);
+    const far = await RtpSession.open(opts);
+    const remoteErrors: string[] = [];
+    phone.on("remote-error", (m) => remoteErrors.push(m));
+    phone.setRemote("no-such-host.invalid", far.port);
+    await sleep(300);
+    expect(remoteErrors).toEqual([expect.stringMatching(/cannot resolve no-such-host\.invalid/)]);
+    expect(phone.stats().sent).toBe(0); // nowhere to send yet
+    phone.setRemote("localhost", far.port); // looked up before the thread gets it
+    await sleep(300);
+    expect(far.stats().received).toBeGreaterThan(5); // before far sent anything to latch on
+    far.setRemote("127.0.0.1", phone.port);
+    const junk = createSocket("udp4");
+    const rtp = (first: number, extra: number[] = []) =>
+      Buffer.from([first, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, ...extra]);
+    const bad = [
+      Buffer.alloc(0),
+      Buffer.from([0x80, 0, 1]), // shorter than a header
+      Buffer.alloc(172, 0x40), // version 1
+      rtp(0x8f), // 15 CSRCs announced, none there
+      rtp(0x90, [0, 0, 0xff, 0xff]), // an extension longer than the packet
+      rtp(0xa0, [0xff]), // padding longer than the packet
+      Buffer.from([0x80, 0xc8, 0, 1, 0, 0, 0, 0]), // RTCP on the RTP port
+      Buffer.alloc(1400, 0x80), // payload type 0, 1,388 bytes
+    ];
+    for (let round = 0; round < 5; round++)
+      for (const b of bad) junk.send(b, phone.port, "127.0.0.1");
+    await sleep(200);
+    const afterJunk = phone.stats();
+    far.startSending(tone(900));
+    await sleep(800);
+    const s = phone.stats();
+    junk.close();
+    far.close();
+    phone.close();
+    await phone.closed;
+    // Only the last kind counted (valid RTP, if odd: 1,388 bytes of PCMU); the thread lives on.
+    expect(afterJunk.received).toBe(5);
+    expect(afterJunk.jitterBuffer.late + afterJunk.jitterBuffer.received).toBeLessThanOrEqual(5);
+    expect(s.received - afterJunk.received).toBeGreaterThan(25);
+    expect(s.sent).toBeGreaterThan(40);
+  });
 
   it("mixes an overlay over the call and releases its ports on close", async () => {
     const phone = await CallMediaThread.open({
