@@ -8,6 +8,7 @@ PACKAGES=(
   kamailio                    # the lab exchange
   kamailio-websocket-modules  # SIP over WebSocket for our phones (RFC 7118)
   kamailio-sqlite-modules     # the emergency routing table
+  kamailio-tls-modules        # wss:// listener (TLS) for the lab exchange
   sip-tester                  # sipp: third-party SIP peer in tests
   baresip-core                # third-party softphone in tests
   alsa-utils                  # aplay/arecord, ALSA file devices

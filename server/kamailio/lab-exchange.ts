@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EmergencyTable } from "../emergency-table.ts";
 
@@ -17,8 +17,13 @@ export const KAMAILIO_CFG = join(dirname(fileURLToPath(import.meta.url)), "deskp
 export interface LabExchangeOptions {
   /** Require digest auth against the `subscriber` table. */
   auth?: boolean;
-  /** Loopback address to listen on (default 127.0.0.1). */
+  /** Loopback address to listen on (default 127.0.0.1; "::1" for IPv6). */
   host?: string;
+  /**
+   * Also listen for SIP over secure WebSocket (wss://, RFC 7118) with this
+   * certificate and private key (PEM files).
+   */
+  tls?: { cert: string; key: string };
   /** How long to wait for Kamailio to answer OPTIONS (ms, default 10 s). */
   readyTimeoutMs?: number;
   /** Shortest registration the registrar grants, s (default 30; tests of refreshes use less). */
@@ -33,7 +38,11 @@ export interface LabExchange {
   readonly wsPort: number;
   /** Where deskphone connects: ws://host:wsPort */
   readonly wsUrl: string;
-  /** The SIP domain users register in (the host address). */
+  /** The TLS port for wss:// (only with the `tls` option). */
+  readonly wssPort?: number;
+  /** wss://<hostName>:<wssPort>; the name must be one the certificate carries. */
+  wssUrl(hostName?: string): string;
+  /** The SIP domain users register in (the host address; an IPv6 one in brackets). */
   readonly domain: string;
   readonly dir: string;
   readonly pid: number;
@@ -49,11 +58,16 @@ export interface LabExchange {
 
 export class LabExchangeError extends Error {}
 
+/** The host as it is written in a URI or a listener: an IPv6 address in brackets. */
+export function uriHost(host: string): string {
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
 /** A port that was free on the moment of asking, for UDP or TCP. */
 export function freePort(kind: "udp" | "tcp", host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     if (kind === "udp") {
-      const s = createSocket("udp4");
+      const s = createSocket(isIPv6(host) ? "udp6" : "udp4");
       s.once("error", reject);
       s.bind(0, host, () => {
         const { port } = s.address();
@@ -74,7 +88,8 @@ export function freePort(kind: "udp" | "tcp", host = "127.0.0.1"): Promise<numbe
 /** Sends OPTIONS to the exchange until it answers 200 (RFC 3261 §11). */
 function probe(host: string, port: number, timeoutMs: number, died: () => string | undefined) {
   return new Promise<void>((resolve, reject) => {
-    const sock = createSocket("udp4");
+    const sock = createSocket(isIPv6(host) ? "udp6" : "udp4");
+    const h = uriHost(host);
     const deadline = Date.now() + timeoutMs;
     let n = 0;
     const finish = (err?: Error) => {
@@ -97,10 +112,10 @@ function probe(host: string, port: number, timeoutMs: number, died: () => string
       const { port: lport } = sock.address();
       n += 1;
       const text =
-        `OPTIONS sip:${host}:${port} SIP/2.0\r\n` +
-        `Via: SIP/2.0/UDP ${host}:${lport};branch=z9hG4bK-probe-${process.pid}-${n}\r\n` +
-        `From: <sip:probe@${host}>;tag=probe${n}\r\nTo: <sip:${host}>\r\n` +
-        `Call-ID: probe-${process.pid}-${n}@${host}\r\nCSeq: ${n} OPTIONS\r\n` +
+        `OPTIONS sip:${h}:${port} SIP/2.0\r\n` +
+        `Via: SIP/2.0/UDP ${h}:${lport};branch=z9hG4bK-probe-${process.pid}-${n}\r\n` +
+        `From: <sip:probe@${h}>;tag=probe${n}\r\nTo: <sip:${h}>\r\n` +
+        `Call-ID: probe-${process.pid}-${n}@${h}\r\nCSeq: ${n} OPTIONS\r\n` +
         "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
       sock.send(text, port, host);
     };
@@ -132,6 +147,12 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
   const udpPort = await freePort("udp", host);
   let wsPort = await freePort("tcp", host);
   while (wsPort === udpPort) wsPort = await freePort("tcp", host);
+  let wssPort: number | undefined;
+  if (opts.tls) {
+    wssPort = await freePort("tcp", host);
+    while (wssPort === wsPort || wssPort === udpPort) wssPort = await freePort("tcp", host);
+  }
+  const h = uriHost(host);
 
   const logPath = join(dir, "kamailio.log");
   const logFd = openSync(logPath, "a");
@@ -149,13 +170,29 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     "-M",
     "8",
     "-l",
-    `udp:${host}:${udpPort}`,
+    `udp:${h}:${udpPort}`,
     "-l",
-    `tcp:${host}:${wsPort}`,
+    `tcp:${h}:${wsPort}`,
+    ...(opts.tls && wssPort !== undefined
+      ? [
+          "-l",
+          `tls:${h}:${wssPort}`,
+          "-A",
+          "WITH_TLS",
+          "-A",
+          `TLS_CERT="${resolvePath(opts.tls.cert)}"`,
+          "-A",
+          `TLS_KEY="${resolvePath(opts.tls.key)}"`,
+        ]
+      : []),
     "-A",
     `DBURL="sqlite:///${dbPath}"`,
     "-A",
     `SQLCON="emdb=>sqlite:///${dbPath}"`,
+    // Phones that name the exchange "localhost" (the test certificate's name)
+    // register in that domain: it is the exchange's own, as its address is.
+    "-A",
+    'SIP_ALIAS="localhost"',
     ...(opts.auth ? ["-A", "WITH_AUTH"] : []),
     ...(opts.minExpires ? ["-A", `MIN_EXPIRES=${Math.max(1, Math.floor(opts.minExpires))}`] : []),
   ];
@@ -250,8 +287,13 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     stop,
     kill,
     restart,
-    wsUrl: `ws://${host}:${wsPort}`,
-    domain: host,
+    wsUrl: `ws://${h}:${wsPort}`,
+    ...(wssPort !== undefined && { wssPort }),
+    wssUrl(hostName = "localhost") {
+      if (wssPort === undefined) throw new LabExchangeError("started without the tls option");
+      return `wss://${uriHost(hostName)}:${wssPort}`;
+    },
+    domain: h,
     get pid() {
       return child.pid ?? -1;
     },
