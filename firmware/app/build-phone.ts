@@ -30,7 +30,11 @@ export function buildPhone(
   handset: Handset,
   o: { log: Log; env?: NodeJS.ProcessEnv; microphone?: FrameSource } = { log: () => {} },
 ): BuiltPhone {
-  const journal = new Journal(c.journal.path, c.journal.maxBytes, (l, m) => o.log(l, m));
+  // Records are written ahead and fsync'd off the event loop (docs/configuration.md).
+  const journal = new Journal(c.journal.path, {
+    maxBytes: c.journal.maxBytes,
+    log: (l, m) => o.log(l, m),
+  });
   // Call media on a native thread (docs/audio.md): unless a microphone source is
   // injected (tests, bench), or the native part is missing.
   const threaded = c.audio.callMediaThread && !o.microphone && nativeCallMedia() !== undefined;
@@ -117,7 +121,7 @@ export function buildPhone(
     async stop() {
       await phone.stop();
       await Promise.all([handset.hook.close(), handset.keypad.close(), handset.leds.close()]);
-      journal.close();
+      await journal.close(); // fsync errors are logged by the journal
     },
   };
 }

@@ -1,13 +1,21 @@
 /**
- * The durable journal: one JSON record a line, appended and fsync'd before
- * `append` returns, so a power cut loses nothing that was acknowledged. On
- * open, a torn last line (a cut mid-write) is cut off and logged. Past
- * `maxBytes` the file is rotated to `<path>.1` (one generation kept); both
- * are read at start, so unacknowledged missed emergencies survive rotation
- * and restarts.
+ * The durable journal: one JSON record a line (docs/configuration.md, "The
+ * journal").
+ *
+ * `append` writes the record ahead, in order, into the page cache and returns
+ * at once: a crash of the process loses nothing appended. It never waits for
+ * the disk: fsync runs off the event loop, batched (journal-sync.ts), and
+ * `synced()` says when everything appended so far is on the storage, so a
+ * power cut loses at most the records of the last two fsync durations.
+ *
+ * On open, a torn last record (a write cut short) is cut off and logged; an
+ * unreadable line elsewhere is skipped, logged and kept in the file, and the
+ * records after it are kept (journal-lines.ts). Past `maxBytes` the file is
+ * rotated to `<path>.1` (one generation kept); both are read at start, and
+ * unacknowledged missed emergencies are carried into the new file, so they
+ * survive rotation and restarts.
  */
 import {
-  closeSync,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -21,92 +29,146 @@ import {
 import { dirname } from "node:path";
 import type { JournalRecord } from "../controller/effects.ts";
 import type { MissedEmergency } from "../controller/state.ts";
+import { type JournalText, readJournalText, type StoredRecord } from "./journal-lines.ts";
+import { type Fsync, JournalSync, threadpoolFsync } from "./journal-sync.ts";
 
-export interface StoredRecord extends JournalRecord {
-  /** Wall-clock time of the record (ISO 8601). */
-  time: string;
-}
+export type { StoredRecord } from "./journal-lines.ts";
+export type { Fsync } from "./journal-sync.ts";
 
-function parseLines(text: string): { records: StoredRecord[]; goodBytes: number; torn: boolean } {
-  const records: StoredRecord[] = [];
-  let goodBytes = 0;
-  let offset = 0;
-  for (;;) {
-    const nl = text.indexOf("\n", offset);
-    if (nl < 0) break;
-    const line = text.slice(offset, nl);
-    try {
-      records.push(JSON.parse(line) as StoredRecord);
-    } catch {
-      return { records, goodBytes, torn: true };
-    }
-    offset = nl + 1;
-    goodBytes = Buffer.byteLength(text.slice(0, offset));
-  }
-  return { records, goodBytes, torn: offset < text.length };
+export interface JournalOptions {
+  /** Rotate to `<path>.1` past this size (bytes). */
+  maxBytes?: number;
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+  /** The fsync seam (tests, benchmarks): fsync(2) on libuv's threadpool by default. */
+  fsync?: Fsync;
 }
 
 export class Journal {
   private fd: number;
   private size: number;
+  /** Where the current file's records start in `records` (before them: `<path>.1`). */
+  private currentFrom = 0;
+  /** A write was cut short: the next record starts on a line of its own. */
+  private tornWrite = false;
+  private closed = false;
+  private readonly sync: JournalSync;
+  private readonly maxBytes: number;
+  private readonly log: NonNullable<JournalOptions["log"]>;
+  /** What both files hold, oldest first. */
   readonly records: StoredRecord[] = [];
 
   constructor(
     readonly path: string,
-    private readonly maxBytes = 1_048_576,
-    private readonly log: (level: "info" | "warn", m: string) => void = () => {},
+    o: JournalOptions = {},
   ) {
+    this.maxBytes = o.maxBytes ?? 1_048_576;
+    this.log = o.log ?? (() => {});
     mkdirSync(dirname(path), { recursive: true });
-    if (existsSync(`${path}.1`))
-      this.records.push(...parseLines(readFileSync(`${path}.1`, "utf8")).records);
+    if (existsSync(`${path}.1`)) {
+      const older = readJournalText(readFileSync(`${path}.1`));
+      this.reportUnreadable(`${path}.1`, older);
+      this.records.push(...older.records);
+    }
+    this.currentFrom = this.records.length;
     this.fd = openSync(path, "a+");
-    const text = existsSync(path) ? readFileSync(path, "utf8") : "";
-    const { records, goodBytes, torn } = parseLines(text);
-    this.records.push(...records);
-    if (torn) {
-      ftruncateSync(this.fd, goodBytes);
+    const current = readJournalText(readFileSync(path));
+    this.reportUnreadable(path, current);
+    this.records.push(...current.records);
+    if (current.tornBytes > 0) {
+      // At start, before the phone takes calls: the cut is made durable here.
+      ftruncateSync(this.fd, current.wholeBytes);
       fsyncSync(this.fd);
       this.log(
         "warn",
-        `journal ${path}: cut a torn last record (${Buffer.byteLength(text) - goodBytes} bytes) left by a power cut`,
+        `journal ${path}: cut a torn last record (${current.tornBytes} bytes) left by a power cut`,
       );
     }
     this.size = fstatSync(this.fd).size;
+    this.sync = new JournalSync(this.fd, o.fsync ?? threadpoolFsync, (e) =>
+      this.log("error", `journal ${path}: fsync failed: ${e.message}`),
+    );
   }
 
-  /** Appends and fsyncs; when it returns, the record is on the storage. */
+  /**
+   * Writes the record ahead (in order, into the page cache) and returns it;
+   * it is on the storage once `synced()` resolves. Never waits for the disk.
+   */
   append(record: JournalRecord): StoredRecord {
+    if (this.closed) throw new Error(`journal ${this.path} is closed`);
     const stored: StoredRecord = { time: new Date().toISOString(), ...record };
-    const line = `${JSON.stringify(stored)}\n`;
-    if (this.size + Buffer.byteLength(line) > this.maxBytes && this.size > 0) this.rotate();
-    writeSync(this.fd, line);
-    fsyncSync(this.fd);
-    this.size += Buffer.byteLength(line);
-    this.records.push(stored);
+    const line = Buffer.from(`${JSON.stringify(stored)}\n`);
+    if (this.size + line.length > this.maxBytes && this.size > 0) this.rotate();
+    this.write(stored, line);
     return stored;
   }
 
-  private rotate(): void {
-    closeSync(this.fd);
-    renameSync(this.path, `${this.path}.1`);
-    this.fd = openSync(this.path, "a+");
-    this.size = 0;
-    // Keep only what the two files hold.
-    const older = parseLines(readFileSync(`${this.path}.1`, "utf8")).records;
-    this.records.splice(0, this.records.length, ...older);
-    // Emergencies still unacknowledged are carried into the new file, so they
-    // survive the next rotation too.
-    for (const m of missedEmergencies(this.records)) {
-      const carried = { ...m, time: new Date().toISOString() };
-      const line = `${JSON.stringify({ event: "missed", outcome: true, emergency: true, carried: true, callId: m.callId, remote: m.remote, alertClass: m.alertClass, at: m.at, time: carried.time })}\n`;
-      writeSync(this.fd, line);
-      this.size += Buffer.byteLength(line);
-    }
-    fsyncSync(this.fd);
+  /** Resolves when every record appended so far is on the storage. */
+  synced(): Promise<void> {
+    return this.sync.synced();
   }
 
-  close(): void {
-    closeSync(this.fd);
+  /** Syncs what is not yet on the storage and closes the file. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.sync.close();
+  }
+
+  private write(stored: StoredRecord, line: Buffer): void {
+    // After a short write, end the torn piece: it becomes one unreadable line.
+    const data = this.tornWrite ? Buffer.concat([Buffer.from("\n"), line]) : line;
+    let done = 0;
+    try {
+      while (done < data.length) {
+        const n = writeSync(this.fd, data, done);
+        if (n <= 0) throw new Error("short write");
+        done += n;
+      }
+    } catch (e) {
+      this.size += done;
+      if (done > 0) this.tornWrite = true;
+      throw e;
+    }
+    this.size += done;
+    this.tornWrite = false;
+    this.records.push(stored);
+    this.sync.wrote();
+  }
+
+  private rotate(): void {
+    // Everything known before the old file goes, so nothing acknowledged is lost with `.1`.
+    const carried = missedEmergencies(this.records);
+    renameSync(this.path, `${this.path}.1`);
+    const fd = openSync(this.path, "a+");
+    this.sync.rotated(fd, dirname(this.path));
+    this.fd = fd;
+    this.size = 0;
+    this.tornWrite = false;
+    this.records.splice(0, this.currentFrom);
+    this.currentFrom = this.records.length;
+    // Emergencies still unacknowledged are carried into the new file, so they
+    // survive the next rotation too.
+    for (const m of carried) {
+      const stored: StoredRecord = {
+        time: new Date().toISOString(),
+        at: m.at,
+        event: "missed",
+        callId: m.callId,
+        remote: m.remote,
+        alertClass: m.alertClass,
+        emergency: true,
+        outcome: true,
+        carried: true,
+      };
+      this.write(stored, Buffer.from(`${JSON.stringify(stored)}\n`));
+    }
+  }
+
+  private reportUnreadable(file: string, t: JournalText): void {
+    for (const u of t.unreadable)
+      this.log(
+        "warn",
+        `journal ${file}: skipped an unreadable record at line ${u.line} (${u.bytes} bytes, kept in the file); the records after it are kept`,
+      );
   }
 }
 
