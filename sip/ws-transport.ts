@@ -76,6 +76,22 @@ export class WsTransport implements Transport {
     return this._state === TransportState.Connected;
   }
 
+  /**
+   * Whether the open connection is to the configured exchange as verified as
+   * its scheme allows: for wss:// the TLS handshake checked the certificate
+   * chain and the host name of `server` (Node's tls, RFC 6125); ws:// is the
+   * lab's plain connection and counts as the exchange (docs/sip.md). A wss://
+   * connection with `rejectUnauthorized: false` is never verified.
+   */
+  get verified(): boolean {
+    const ws = this.ws;
+    if (!ws || this._state !== TransportState.Connected) return false;
+    if (!this.o.server.startsWith("wss:")) return true;
+    // biome-ignore lint/suspicious/noExplicitAny: ws keeps its net/tls socket in _socket
+    const sock = (ws as any)._socket as { authorized?: boolean } | undefined;
+    return sock?.authorized === true;
+  }
+
   connect(): Promise<void> {
     if (this._state === TransportState.Connected) return Promise.resolve();
     if (this._state === TransportState.Connecting)

@@ -108,6 +108,16 @@ export const CADENCES: Readonly<Record<string, Cadence>> = Object.fromEntries(
     loop("dial-cn", on(1000, 450)),
     // Call waiting (ITU-T E.180 §8: 400-450 Hz, short bursts), repeated every 10 s.
     loop("call-waiting", on(300, 440), off(9700)),
+    // A second emergency waits: the emergency warble, short and soft in the earpiece, every 2 s
+    // — unlike the ordinary call-waiting beep, it cannot be mistaken or ignored for long.
+    loop(
+      "emergency-waiting",
+      on(150, EMERGENCY_HIGH),
+      on(150, EMERGENCY_LOW),
+      on(150, EMERGENCY_HIGH),
+      on(150, EMERGENCY_LOW),
+      off(1400),
+    ),
     // Preemption (RFC 4411 context, DSN): a steady tone of a few seconds.
     once("preemption", on(3000, 440, 620)),
     // The preempted user's cue before the emergency is put through.
@@ -129,6 +139,8 @@ export interface CallProgressTones {
   ringback: Cadence;
   busy: Cadence;
   callWaiting: Cadence;
+  /** An emergency waits while the user is in another emergency (docs/controller.md). */
+  emergencyWaiting: Cadence;
   preemption: Cadence;
 }
 
@@ -143,6 +155,7 @@ export function callProgressTones(country: Country): CallProgressTones {
     ringback: get(`ringback-${country}`),
     busy: get(`busy-${country}`),
     callWaiting: get("call-waiting"),
+    emergencyWaiting: get("emergency-waiting"),
     preemption: get("preemption-short"),
   };
 }

@@ -28,7 +28,13 @@ export interface BuiltPhone {
 export function buildPhone(
   c: PhoneConfig,
   handset: Handset,
-  o: { log: Log; env?: NodeJS.ProcessEnv; microphone?: FrameSource } = { log: () => {} },
+  o: {
+    log: Log;
+    env?: NodeJS.ProcessEnv;
+    microphone?: FrameSource;
+    /** A handset part could not be read (handset-config.ts): the status LED shows it. */
+    degraded?: boolean;
+  } = { log: () => {} },
 ): BuiltPhone {
   // Records are written ahead and fsync'd off the event loop (docs/configuration.md).
   const journal = new Journal(c.journal.path, {
@@ -50,7 +56,6 @@ export function buildPhone(
       ...(c.exchange.caFile && { caFile: c.exchange.caFile }),
       rejectUnauthorized: c.exchange.rejectUnauthorized,
     },
-    ...(c.exchange.trustedHosts && { trustedHosts: c.exchange.trustedHosts }),
     registerExpires: c.exchange.registerExpires,
     media: {
       ...(threaded && { openMedia: (m) => CallMediaThread.open(m) }),
@@ -91,7 +96,7 @@ export function buildPhone(
   const phone = new Phone({
     agent,
     alertConfig: c.alerting,
-    controller: { interDigitMs: c.phone.interDigitMs },
+    controller: { interDigitMs: c.phone.interDigitMs, ...(o.degraded && { degraded: true }) },
     ringer,
     earpiece,
     microphone,

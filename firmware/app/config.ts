@@ -21,7 +21,6 @@ export interface PhoneConfig {
     url: string;
     caFile?: string;
     rejectUnauthorized: boolean;
-    trustedHosts?: string[];
     registerExpires: number;
   };
   audio: {
@@ -40,7 +39,8 @@ export interface PhoneConfig {
   alerting: AlertConfig;
   phone: { dnd: boolean; interDigitMs: number };
   journal: { path: string; maxBytes: number };
-  bench: { listen: string };
+  /** bench.token: the bench API's bearer token (required, generated if absent, beyond loopback). */
+  bench: { listen: string; token?: string };
 }
 
 export const DEFAULTS = {
@@ -230,15 +230,24 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
       r.errors.push({ path: "exchange.caFile", reason: `no such file: ${file(caFile)}` });
     }
   }
-  let trustedHosts: string[] | undefined;
+  // Retired: trust comes from the verified connection, not from Via text (docs/sip.md).
   if (ex.trustedHosts !== undefined) {
-    if (Array.isArray(ex.trustedHosts) && ex.trustedHosts.every((h) => typeof h === "string"))
-      trustedHosts = ex.trustedHosts as string[];
-    else
-      r.errors.push({
-        path: "exchange.trustedHosts",
-        reason: "expected a list of host names or addresses",
-      });
+    warnings.push(
+      "exchange.trustedHosts is retired and ignored: an emergency mark counts when it arrives over the verified connection to exchange.url (docs/sip.md)",
+    );
+  }
+  const rejectUnauthorized = r.boolean(ex, "exchange", "rejectUnauthorized", true);
+  if (url?.startsWith("wss:") && !rejectUnauthorized) {
+    warnings.push(
+      "exchange.rejectUnauthorized is false: the exchange is not verified, so no emergency mark will be honoured (give exchange.caFile instead)",
+    );
+  } else if (
+    url?.startsWith("ws:") &&
+    !/^ws:\/\/(localhost|127\.[\d.]+|\[::1\])(:|\/|$)/i.test(url)
+  ) {
+    warnings.push(
+      "exchange.url is ws:// to another machine: signalling and emergency marks travel unencrypted and unauthenticated; use wss:// outside a lab",
+    );
   }
 
   const au = r.section("audio", [
@@ -278,9 +287,14 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
 
   const ph = r.section("phone", ["dnd", "interDigitMs"]);
   const jr = r.section("journal", ["path", "maxBytes"]);
-  const be = r.section("bench", ["listen"]);
+  const be = r.section("bench", ["listen", "token"]);
   const listen = r.string(be, "bench", "listen", (s) =>
     /^[^:\s]+:\d{1,5}$/.test(s) ? undefined : "expected HOST:PORT",
+  );
+  const benchToken = r.string(be, "bench", "token", (s) =>
+    /^[A-Za-z0-9._~+/=-]{16,128}$/.test(s)
+      ? undefined
+      : "expected 16-128 of A-Z a-z 0-9 . _ ~ + / = - (a bearer token, RFC 6750 §2.1)",
   );
 
   const config: PhoneConfig = {
@@ -293,8 +307,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
     exchange: {
       url: url ?? "",
       ...(caFile && { caFile: file(caFile) }),
-      rejectUnauthorized: r.boolean(ex, "exchange", "rejectUnauthorized", true),
-      ...(trustedHosts && { trustedHosts }),
+      rejectUnauthorized,
       registerExpires: r.number(
         ex,
         "exchange",
@@ -324,7 +337,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
       path: file(r.string(jr, "journal", "path") ?? DEFAULTS.journalPath),
       maxBytes: r.number(jr, "journal", "maxBytes", 16384, 1 << 30, DEFAULTS.journalMaxBytes),
     },
-    bench: { listen: listen ?? DEFAULTS.benchListen },
+    bench: { listen: listen ?? DEFAULTS.benchListen, ...(benchToken && { token: benchToken }) },
   };
   if (config.exchange.url.startsWith("ws://") && password !== undefined) {
     warnings.push(

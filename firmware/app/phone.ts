@@ -217,9 +217,21 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
         return a.ringing(e.callId);
       case "reject":
         return a.reject(e.callId, e.code, e.reason);
-      case "answer":
-        void a.answer(e.callId);
+      case "answer": {
+        const callId = e.callId;
+        a.answer(callId).then(
+          () => this.dispatch({ type: "answer-result", at: monotonicMs(), callId, ok: true }),
+          (err: Error) =>
+            this.dispatch({
+              type: "answer-result",
+              at: monotonicMs(),
+              callId,
+              ok: false,
+              reason: err.message,
+            }),
+        );
         return;
+      }
       case "end-call":
         return a.hangUp(e.callId, e.reason);
       case "cancel":

@@ -13,6 +13,12 @@ export interface Call {
   /** The ring cadence of an incoming call. */
   cadence?: Cadence;
   startedAt: number;
+  /**
+   * The phone decided to answer and its 200 OK is on the way: the outcome
+   * (answered or preempted-into) is journalled once the answer went out, or
+   * `failed` if it did not (an `answer-result` event).
+   */
+  answering?: { how: "answered" | "preempted-into"; reason?: string };
 }
 
 /** What an INVITE brings the controller: its class, already worked out by firmware/alerting. */

@@ -11,6 +11,7 @@ export type JournalEvent =
   | "preempted"
   | "missed"
   | "refused"
+  | "failed"
   | "dialled"
   | "ended"
   | "acknowledged"
@@ -23,6 +24,7 @@ export const EMERGENCY_OUTCOMES: readonly JournalEvent[] = [
   "preempted-into",
   "missed",
   "refused",
+  "failed",
 ];
 
 export interface JournalRecord {

@@ -6,13 +6,24 @@ export type DialKey = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" 
 export type Key = DialKey | "dnd" | "ack";
 
 /** Why the far end (or the network) ended a call. */
-export type EndCause = "bye" | "cancel" | "rejected" | "failed" | "no-answer";
+export type EndCause =
+  | "bye"
+  | "cancel"
+  | "rejected"
+  | "failed"
+  | "no-answer"
+  /** No RTP or RTCP from the far end for the inactivity timeout (RFC 3550 §6.3.5). */
+  | "media-timeout"
+  /** No session refresh before the session interval ran out (RFC 4028 §10). */
+  | "session-expired";
 
 export type PhoneEvent =
   | { type: "incoming"; at: number; callId: string; remote: string; alert: IncomingAlert }
   | { type: "remote-ringing"; at: number; callId: string }
   | { type: "remote-answered"; at: number; callId: string }
   | { type: "remote-ended"; at: number; callId: string; cause: EndCause; code?: number }
+  /** Our 200 OK to an incoming call went out (ok), or answering it failed (the reason). */
+  | { type: "answer-result"; at: number; callId: string; ok: boolean; reason?: string }
   | { type: "hook"; at: number; offHook: boolean }
   | { type: "flash"; at: number }
   | { type: "key"; at: number; key: Key }
@@ -25,6 +36,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   "remote-ringing",
   "remote-answered",
   "remote-ended",
+  "answer-result",
   "hook",
   "flash",
   "key",

@@ -19,8 +19,13 @@ export function onHook(step: Step, ev: Of<"hook">): void {
         step.phase = { kind: "dialing", digits: "" };
         return;
       case "ringing":
-        step.phase = { kind: "talking", call: p.call };
-        return step.answer(p.call, "answered");
+        // A second emergency waiting behind the ringing one becomes a waiting call.
+        step.phase = {
+          kind: "talking",
+          call: step.answer(p.call, "answered"),
+          ...(p.waiting && { waiting: p.waiting }),
+        };
+        return;
       case "dialing":
       case "calling":
       case "talking":
@@ -43,6 +48,7 @@ export function onHook(step: Step, ev: Of<"hook">): void {
     case "talking":
       for (const c of [p.call, p.held]) {
         if (!c) continue;
+        step.settleAnswer(c);
         step.do({ type: "end-call", callId: c.id });
         step.journal("ended", c, { reason: "hung up" });
       }
@@ -76,8 +82,12 @@ export function onFlash(step: Step): void {
       if (p.waiting) {
         // Take the waiting call; the current one goes on hold.
         step.do({ type: "hold", callId: p.call.id });
-        step.phase = { kind: "talking", call: p.waiting, held: p.call };
-        return step.answer(p.waiting, "answered", "call waiting taken by hook flash");
+        step.phase = {
+          kind: "talking",
+          call: step.answer(p.waiting, "answered", "call waiting taken by hook flash"),
+          held: p.call,
+        };
+        return;
       }
       if (p.held) {
         step.do({ type: "hold", callId: p.call.id }, { type: "resume", callId: p.held.id });
@@ -87,8 +97,11 @@ export function onFlash(step: Step): void {
       return step.ignore("no held or waiting call to flash to");
     case "hungUp":
       if (p.waiting) {
-        step.phase = { kind: "talking", call: p.waiting };
-        return step.answer(p.waiting, "answered", "call waiting taken by hook flash");
+        step.phase = {
+          kind: "talking",
+          call: step.answer(p.waiting, "answered", "call waiting taken by hook flash"),
+        };
+        return;
       }
       step.phase = { kind: "dialing", digits: "" };
       return;

@@ -15,6 +15,16 @@ import type { Outputs, PhoneState } from "./state.ts";
 
 const UNREGISTERED = LED.blink(250, 1750);
 const CALL_WAITING = LED.blink(250, 250);
+/** The handset is degraded (hook switch or keypad unreadable): two short blinks every 2 s. */
+export const DEGRADED: LedPattern = {
+  kind: "sequence",
+  steps: [
+    { on: true, ms: 150 },
+    { on: false, ms: 150 },
+    { on: true, ms: 150 },
+    { on: false, ms: 1550 },
+  ],
+};
 
 export function ledsFor(s: PhoneState): Record<LedName, LedPattern> {
   const p = s.phase;
@@ -28,8 +38,14 @@ export function ledsFor(s: PhoneState): Record<LedName, LedPattern> {
     line = p.kind === "talking" && p.waiting ? CALL_WAITING : LED.on;
   }
   if (p.kind === "talking" && p.call.alertClass.emergency) emergency = LED.on;
+  // A second emergency waiting (behind a ringing one, or during a call) flashes
+  // the emergency LED with its class's pattern until it is taken or missed.
+  const waiting = p.kind === "talking" || p.kind === "ringing" ? p.waiting : undefined;
+  if (waiting?.alertClass.emergency && waiting.alertClass.led.name === "emergency") {
+    emergency = waiting.alertClass.led.pattern;
+  }
   return {
-    status: s.registered ? LED.on : UNREGISTERED,
+    status: s.config.degraded ? DEGRADED : s.registered ? LED.on : UNREGISTERED,
     line,
     // Until a dedicated LED is wired, the message LED shows do-not-disturb.
     message: s.dnd ? LED.on : LED.off,
@@ -44,6 +60,7 @@ export function outputsFor(s: PhoneState): Outputs {
   if (p.kind === "dialing" && p.digits === "") tone = t.dial.name;
   else if (p.kind === "calling" && p.alerting) tone = t.ringback.name;
   else if (p.kind === "hungUp") tone = t.busy.name;
+  else if (p.kind === "talking" && p.waiting?.alertClass.emergency) tone = t.emergencyWaiting.name;
   else if (p.kind === "talking" && p.waiting) tone = t.callWaiting.name;
   return {
     leds: ledsFor(s),

@@ -2,6 +2,7 @@
  * The call controller: a pure transition `(state, event) → [state, effects]`.
  * It performs no I/O; firmware/app carries out the effects.
  */
+import { onAnswerResult } from "./answer.ts";
 import type { Effect } from "./effects.ts";
 import type { PhoneEvent } from "./events.ts";
 import { onFlash, onHook, onKey, onTimer } from "./handset.ts";
@@ -29,6 +30,9 @@ export function transition(state: PhoneState, ev: PhoneEvent): [PhoneState, Effe
       break;
     case "remote-ended":
       onRemoteEnded(step, ev);
+      break;
+    case "answer-result":
+      onAnswerResult(step, ev);
       break;
     case "hook":
       onHook(step, ev);

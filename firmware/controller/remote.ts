@@ -26,6 +26,15 @@ function why(ev: Of<"remote-ended">): string {
   return ev.code ? `${ev.cause} (${ev.code})` : ev.cause;
 }
 
+/**
+ * A call in progress ended by the far end or the network. If our answer was
+ * still in flight, the answer failed (the caller gave up as we answered).
+ */
+function ended(step: Step, call: Call, ev: Of<"remote-ended">): void {
+  if (call.answering) step.outcome("failed", call, `ended before the answer went out: ${why(ev)}`);
+  step.journal("ended", call, { reason: why(ev) });
+}
+
 /** An incoming call that ended before the user took it. */
 function missed(step: Step, call: Call, ev: Of<"remote-ended">): void {
   step.outcome("missed", call, why(ev));
@@ -35,9 +44,15 @@ export function onRemoteEnded(step: Step, ev: Of<"remote-ended">): void {
   const p = step.phase;
   switch (p.kind) {
     case "ringing":
+      if (p.waiting?.id === ev.callId) {
+        missed(step, p.waiting, ev);
+        step.phase = { kind: "ringing", call: p.call };
+        return;
+      }
       if (p.call.id !== ev.callId) break;
       missed(step, p.call, ev);
-      step.phase = { kind: "idle" };
+      // The emergency waiting behind it rings in its place (180 already sent).
+      step.phase = p.waiting ? { kind: "ringing", call: p.waiting } : { kind: "idle" };
       return;
     case "calling":
       if (p.call.id !== ev.callId) break;
@@ -46,7 +61,7 @@ export function onRemoteEnded(step: Step, ev: Of<"remote-ended">): void {
       return;
     case "talking":
       if (p.call.id === ev.callId) {
-        step.journal("ended", p.call, { reason: why(ev) });
+        ended(step, p.call, ev);
         if (p.held) {
           // The held call comes back rather than leaving the user in silence.
           step.do({ type: "resume", callId: p.held.id });
@@ -57,7 +72,7 @@ export function onRemoteEnded(step: Step, ev: Of<"remote-ended">): void {
         return;
       }
       if (p.held?.id === ev.callId) {
-        step.journal("ended", p.held, { reason: why(ev) });
+        ended(step, p.held, ev);
         step.phase = { kind: "talking", call: p.call, ...(p.waiting && { waiting: p.waiting }) };
         return;
       }

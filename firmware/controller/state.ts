@@ -11,7 +11,8 @@
  *              └──────────── hungUp ◄────────────────┴──────┘
  *
  * On-hook phases: idle, ringing. Off-hook phases: dialing, calling, talking,
- * hungUp. `talking` may also hold one call on hold and one call waiting.
+ * hungUp. `talking` may also hold one call on hold and one call waiting;
+ * `ringing` may hold a second emergency waiting behind the one that rings.
  */
 import type { AlertClass } from "../alerting/alert-class.ts";
 import { DEFAULT_CLASSES } from "../alerting/alert-class.ts";
@@ -21,7 +22,8 @@ import type { Call } from "./call.ts";
 
 export type Phase =
   | { kind: "idle" }
-  | { kind: "ringing"; call: Call }
+  /** `waiting`: a second emergency that arrived while one rings (docs/controller.md). */
+  | { kind: "ringing"; call: Call; waiting?: Call }
   | { kind: "dialing"; digits: string }
   | { kind: "calling"; call: Call; alerting: boolean }
   | { kind: "talking"; call: Call; held?: Call; waiting?: Call }
@@ -50,6 +52,8 @@ export interface ControllerConfig {
   /** Digits kept in a dialled number. */
   maxDigits: number;
   tones: CallProgressTones;
+  /** A handset part could not be read at start: the status LED says so (docs/install.md). */
+  degraded?: boolean;
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -111,6 +115,7 @@ export function callsOf(phase: Phase): Call[] {
     case "dialing":
       return [];
     case "ringing":
+      return phase.waiting ? [phase.call, phase.waiting] : [phase.call];
     case "calling":
       return [phase.call];
     case "talking":

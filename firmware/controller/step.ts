@@ -45,7 +45,7 @@ export class Step {
 
   /** Journals the record that closes an incoming call; for an emergency it is its one outcome. */
   outcome(
-    event: "answered" | "preempted-into" | "missed" | "refused",
+    event: "answered" | "preempted-into" | "missed" | "refused" | "failed",
     call: Call,
     reason?: string,
   ): void {
@@ -64,8 +64,30 @@ export class Step {
     this.outcome("refused", call, reason);
   }
 
-  answer(call: Call, how: "answered" | "preempted-into", reason?: string): void {
+  /**
+   * Answers: the 200 OK goes out, and the outcome waits for the answer's
+   * result (`answer-result`). Returns the call to put in the next phase.
+   */
+  answer(call: Call, how: "answered" | "preempted-into", reason?: string): Call {
     this.do({ type: "answer", callId: call.id });
-    this.outcome(how, call, reason);
+    return { ...call, answering: { how, ...(reason && { reason }) } };
+  }
+
+  /**
+   * A call whose answer is still in flight leaves the phone by the user's
+   * hand (hang-up, preemption): the user took it, so it counts as answered.
+   */
+  settleAnswer(call: Call): void {
+    if (call.answering) this.outcome(call.answering.how, call, call.answering.reason);
+  }
+
+  /**
+   * An emergency the phone could not offer at all (two already ring, wait or
+   * talk): refused with 486, but journalled as missed, so the emergency LED
+   * stays on until acknowledged. Never a silent 486.
+   */
+  missBusy(call: Call, reason: string): void {
+    this.do({ type: "reject", callId: call.id, code: 486, reason });
+    this.outcome("missed", call, reason);
   }
 }

@@ -72,6 +72,17 @@ export class PhoneDriver {
     return this.send({ type: "remote-ended", callId, cause, ...(code && { code }) });
   }
 
+  /** The app's report that our 200 OK went out (ok) or that answering failed. */
+  answerResult(callId: string, ok = true, reason?: string) {
+    return this.send({ type: "answer-result", callId, ok, ...(reason && { reason }) }, 1);
+  }
+  /** Confirms every answer now in flight, as the app does once each 200 OK went out. */
+  answersSent() {
+    const p = this.state.phase;
+    const pending = p.kind === "talking" ? [p.call, p.held, p.waiting] : [];
+    return pending.flatMap((c) => (c?.answering ? this.answerResult(c.id) : []));
+  }
+
   journal(): JournalRecord[] {
     return this.all.flatMap((e) => (e.type === "journal" ? [e.record] : []));
   }

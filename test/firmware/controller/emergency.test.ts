@@ -11,6 +11,7 @@ function talking(className = "normal") {
   const d = new PhoneDriver();
   d.incoming("a", className);
   d.hookOff();
+  d.answersSent();
   expect(d.state.phase.kind).toBe("talking");
   return d;
 }
@@ -45,7 +46,23 @@ describe("idle", () => {
         { type: "led", led: "emergency", pattern: LED.on },
       ]),
     );
+    // The outcome is journalled once the 200 OK went out, not when the decision is taken.
+    expect(d.journal().some((r) => r.outcome)).toBe(false);
+    d.answerResult("e1");
     expect(d.journal().at(-1)).toMatchObject({ event: "answered", outcome: true, emergency: true });
+  });
+
+  it("a failed answer is journalled as failed, never as answered, and the call leaves", () => {
+    const d = new PhoneDriver();
+    d.incoming("e1", "emergency");
+    d.hookOff();
+    const fx = d.answerResult("e1", false, "SDP refused");
+    const closing = d.journal().filter((r) => r.callId === "e1" && r.outcome);
+    expect(closing).toEqual([
+      expect.objectContaining({ event: "failed", reason: "answer failed: SDP refused" }),
+    ]);
+    expect(fx).toContainEqual({ type: "audio-disconnect", callId: "e1" });
+    expect(d.state.phase.kind).toBe("hungUp");
   });
 });
 
@@ -65,7 +82,9 @@ describe("in a call", () => {
     expect(d.state.phase).toMatchObject({ kind: "talking", call: { id: "e1" } });
     const events = d.journal().map((r) => [r.callId, r.event]);
     expect(events).toContainEqual(["a", "preempted"]);
-    expect(events).toContainEqual(["e1", "preempted-into"]);
+    expect(events).not.toContainEqual(["e1", "preempted-into"]);
+    d.answerResult("e1");
+    expect(d.journal().map((r) => [r.callId, r.event])).toContainEqual(["e1", "preempted-into"]);
   });
 
   it("a normal call gets 486 Busy Here and the call goes on", () => {
@@ -102,12 +121,82 @@ describe("in a call", () => {
     );
   });
 
-  it("an emergency while in an emergency of equal precedence gets 486 and never preempts", () => {
+  it("a second emergency during an emergency waits with its own tone and LED, never preempts", () => {
     const d = talking("emergency");
     const fx = d.incoming("e2", "emergency");
-    expect(ofType(fx, "reject")).toMatchObject([{ callId: "e2", code: 486 }]);
+    expect(ofType(fx, "reject")).toEqual([]);
     expect(ofType(fx, "end-call")).toEqual([]);
-    expect(d.journal().at(-1)).toMatchObject({ callId: "e2", event: "refused", outcome: true });
+    expect(ofType(fx, "ringer")).toEqual([]);
+    expect(fx).toContainEqual({ type: "send-ringing", callId: "e2" });
+    expect(ofType(fx, "tone")).toMatchObject([{ cadence: { name: "emergency-waiting" } }]);
+    expect(ofType(fx, "led").filter((e) => e.led === "emergency")).toEqual([
+      { type: "led", led: "emergency", pattern: LED.blink(100, 100) },
+    ]);
+    expect(d.state.phase).toMatchObject({
+      kind: "talking",
+      call: { id: "a" },
+      waiting: { id: "e2" },
+    });
+    // A flash switches: the first emergency is held, the second answered and connected.
+    const flash = d.flash();
+    expect(flash).toEqual(
+      expect.arrayContaining([
+        { type: "hold", callId: "a" },
+        { type: "answer", callId: "e2" },
+        { type: "audio-connect", callId: "e2" },
+        { type: "tone-off" },
+      ]),
+    );
+    d.answerResult("e2");
+    expect(d.journal().filter((r) => r.callId === "e2" && r.outcome)).toMatchObject([
+      { event: "answered", reason: "call waiting taken by hook flash" },
+    ]);
+  });
+
+  it("a waiting emergency not taken is missed: journalled, LED on until acknowledged", () => {
+    const d = talking("emergency");
+    d.incoming("e2", "emergency");
+    d.remoteEnded("e2", "cancel");
+    expect(d.journal().at(-1)).toMatchObject({ callId: "e2", event: "missed", outcome: true });
+    expect(d.state.missed.map((m) => m.callId)).toEqual(["e2"]);
+    d.hookOn();
+    expect(d.state.out.leds.emergency).toEqual(LED.on);
+  });
+
+  it("a third emergency is refused with 486 but journalled as missed, never silently", () => {
+    const d = talking("emergency");
+    d.incoming("e2", "emergency");
+    const fx = d.incoming("e3", "emergency");
+    expect(ofType(fx, "reject")).toMatchObject([{ callId: "e3", code: 486 }]);
+    expect(d.journal().at(-1)).toMatchObject({ callId: "e3", event: "missed", outcome: true });
+    expect(d.state.missed.map((m) => m.callId)).toEqual(["e3"]);
+  });
+
+  it("a second emergency while one rings waits behind it and rings if the first gives up", () => {
+    const d = new PhoneDriver();
+    d.incoming("e1", "emergency");
+    const fx = d.incoming("e2", "emergency");
+    expect(fx).toContainEqual({ type: "send-ringing", callId: "e2" });
+    expect(ofType(fx, "reject")).toEqual([]);
+    d.remoteEnded("e1", "cancel");
+    expect(d.state.phase).toMatchObject({ kind: "ringing", call: { id: "e2" } });
+    expect(d.state.missed.map((m) => m.callId)).toEqual(["e1"]);
+    // Lifting answers e2.
+    expect(d.hookOff()).toContainEqual({ type: "answer", callId: "e2" });
+  });
+
+  it("lifting with two emergencies ringing answers the first; the second waits", () => {
+    const d = new PhoneDriver();
+    d.incoming("e1", "emergency");
+    d.incoming("e2", "emergency");
+    const fx = d.hookOff();
+    expect(fx).toContainEqual({ type: "answer", callId: "e1" });
+    expect(ofType(fx, "tone")).toMatchObject([{ cadence: { name: "emergency-waiting" } }]);
+    expect(d.state.phase).toMatchObject({
+      kind: "talking",
+      call: { id: "e1" },
+      waiting: { id: "e2" },
+    });
   });
 
   it("preemption also ends a held call and refuses a waiting one", () => {

@@ -15,7 +15,8 @@ type Action =
   | { a: "incoming"; cls: number; reuse: boolean }
   | { a: "ended" | "ringing" | "answered"; pick: number; cause: number }
   | { a: "hook" | "flash" | "timer" | "stale-timer" | "registration" }
-  | { a: "key"; key: number };
+  | { a: "key"; key: number }
+  | { a: "answer-result"; pick: number; ok: boolean };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({
@@ -38,6 +39,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     ),
   }),
   fc.record({ a: fc.constant("key" as const), key: fc.nat(KEYS.length - 1) }),
+  fc.record({ a: fc.constant("answer-result" as const), pick: fc.nat(5), ok: fc.boolean() }),
 );
 
 /** Runs the actions and checks the invariants after every event. */
@@ -108,6 +110,9 @@ function run(actions: Action[]): void {
       case "key":
         fx = d.key(KEYS[act.key] as Key);
         break;
+      case "answer-result":
+        fx = d.answerResult(pick(act.pick), act.ok, act.ok ? undefined : "refused");
+        break;
     }
     // Never two calls with audio at once; audio only on a call in the state.
     for (const e of fx) {
@@ -127,10 +132,11 @@ function run(actions: Action[]): void {
       const outcomes = journal.filter((r) => r.callId === id && r.outcome);
       expect(outcomes.length).toBeLessThanOrEqual(1);
       for (const o of outcomes) expect(EMERGENCY_OUTCOMES).toContain(o.event);
+      const p = d.state.phase;
       const pending =
-        (d.state.phase.kind === "ringing" && d.state.phase.call.id === id) ||
-        ((d.state.phase.kind === "talking" || d.state.phase.kind === "hungUp") &&
-          d.state.phase.waiting?.id === id);
+        (p.kind === "ringing" && (p.call.id === id || p.waiting?.id === id)) ||
+        ((p.kind === "talking" || p.kind === "hungUp") && p.waiting?.id === id) ||
+        callsOf(p).some((c) => c.id === id && c.answering !== undefined);
       if (!pending) expect(outcomes, `emergency ${id}`).toHaveLength(1);
     }
     // An "ignored" effect always says why.

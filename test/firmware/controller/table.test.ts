@@ -31,7 +31,8 @@ interface Sample {
 }
 
 // Events: incoming, remote-ringing, remote-answered, remote-ended (the phase's first call),
-// hook (the opposite of the current hook state), flash, key "5", timer (current), registration.
+// hook (the opposite of the current hook state), flash, key "5", timer (current), registration,
+// answer-result (ok, for the phase's first call).
 const row = (
   incoming: Outcome,
   ringing: Outcome,
@@ -41,11 +42,13 @@ const row = (
   flash: Outcome,
   key: Outcome,
   timer: Outcome,
+  answerResult: Outcome = I,
 ): Record<EventType, Outcome> => ({
   incoming,
   "remote-ringing": ringing,
   "remote-answered": answered,
   "remote-ended": ended,
+  "answer-result": answerResult,
   hook,
   flash,
   key,
@@ -87,14 +90,42 @@ const SAMPLES: Record<string, Sample> = {
     build: (d) => {
       d.incoming("c1");
       d.hookOff();
+      d.answersSent();
     },
     expect: row(H, I, I, H, H, I, H, I),
+  },
+  "talking, answer in flight": {
+    phase: "talking",
+    build: (d) => {
+      d.incoming("c1");
+      d.hookOff();
+    },
+    expect: row(H, I, I, H, H, I, H, I, H),
+  },
+  "ringing, emergency waiting": {
+    phase: "ringing",
+    build: (d) => {
+      d.incoming("c1", "emergency");
+      d.incoming("c2", "emergency");
+    },
+    expect: row(H, I, I, H, H, I, I, I),
+  },
+  "talking, emergency waiting": {
+    phase: "talking",
+    build: (d) => {
+      d.incoming("c1", "emergency");
+      d.hookOff();
+      d.answersSent();
+      d.incoming("c2", "emergency");
+    },
+    expect: row(H, I, I, H, H, H, H, I),
   },
   "talking, call waiting": {
     phase: "talking",
     build: (d) => {
       d.incoming("c1");
       d.hookOff();
+      d.answersSent();
       d.incoming("c2", "priority");
     },
     expect: row(H, I, I, H, H, H, H, I),
@@ -104,8 +135,10 @@ const SAMPLES: Record<string, Sample> = {
     build: (d) => {
       d.incoming("c1");
       d.hookOff();
+      d.answersSent();
       d.incoming("c2", "priority");
       d.flash();
+      d.answersSent();
     },
     expect: row(H, I, I, H, H, H, H, I),
   },
@@ -123,6 +156,7 @@ const SAMPLES: Record<string, Sample> = {
     build: (d) => {
       d.incoming("c1");
       d.hookOff();
+      d.answersSent();
       d.incoming("c2", "priority");
       d.remoteEnded("c1");
     },
@@ -139,6 +173,7 @@ function sampleEvent(type: EventType, s: PhoneState): PhoneEvent {
     "remote-ringing": { type: "remote-ringing", at, callId },
     "remote-answered": { type: "remote-answered", at, callId },
     "remote-ended": { type: "remote-ended", at, callId, cause: "bye" },
+    "answer-result": { type: "answer-result", at, callId, ok: true },
     hook: { type: "hook", at, offHook: !offHook },
     flash: { type: "flash", at },
     key: { type: "key", at, key: "5" },
