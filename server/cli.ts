@@ -12,10 +12,13 @@ const USAGE = `usage: deskphone-exchange <command> [args]
   bind DB NUMBER USER                   ring USER for calls to NUMBER (creates NUMBER)
   unbind DB NUMBER USER
   number DB NUMBER [--alert-info V] [--enabled yes|no] [--description TEXT]
+                                        NUMBER: 1-32 of 0-9 * # +; V: one line of
+                                        printable ASCII, at most 256 characters
   remove-number DB NUMBER
   subscriber DB USER PASSWORD           add or change a SIP account (digest auth)
-  start [--auth] [--bind NUMBER=USER[,USER...]]...
+  start [--auth] [--host ADDR] [--tls-cert PEM --tls-key PEM] [--bind NUMBER=USER[,USER...]]...
                                         run a lab Kamailio on loopback until Ctrl-C
+                                        (--host ::1 for IPv6; --tls-* add a wss:// listener)
 `;
 
 function option(args: string[], name: string): string | undefined {
@@ -29,17 +32,28 @@ function option(args: string[], name: string): string | undefined {
 
 async function start(args: string[]): Promise<number> {
   const auth = args.includes("--auth");
+  const host = option(args, "--host");
+  const cert = option(args, "--tls-cert");
+  const key = option(args, "--tls-key");
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new EmergencyTableError("start: --tls-cert and --tls-key go together");
+  }
   const binds: string[] = [];
   for (let v = option(args, "--bind"); v !== undefined; v = option(args, "--bind")) binds.push(v);
-  const ex = await startLabExchange({ auth });
+  const ex = await startLabExchange({
+    auth,
+    ...(host !== undefined && { host }),
+    ...(cert !== undefined && key !== undefined && { tls: { cert, key } }),
+  });
   for (const b of binds) {
     const [number, users] = b.split("=");
     for (const u of (users ?? "").split(",").filter(Boolean)) ex.table.bind(number ?? "", u);
   }
   console.log(
     JSON.stringify({
-      udp: `${ex.host}:${ex.udpPort}`,
+      udp: `${ex.domain}:${ex.udpPort}`,
       ws: ex.wsUrl,
+      ...(ex.wssPort !== undefined && { wss: ex.wssUrl() }),
       db: ex.table.path,
       pid: ex.pid,
     }),

@@ -37,11 +37,21 @@ function checkUser(user: string): void {
     throw new EmergencyTableError(`user "${user}": use 1-64 of A-Z a-z 0-9 . _ ~ -`);
   }
 }
-/** An Alert-Info value goes into a SIP header: one line, printable, bounded. */
-function checkAlertInfo(value: string): void {
-  const control = [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-  if (value.length === 0 || value.length > 512 || control) {
-    throw new EmergencyTableError("Alert-Info value: 1-512 printable characters on one line");
+/** The longest Alert-Info value the exchange writes (the cfg checks the same on use). */
+export const ALERT_INFO_MAX = 256;
+const ALERT_INFO = /^[\x20-\x7e]+$/;
+
+/**
+ * An Alert-Info value goes into a SIP header (RFC 3261 §20.4): one line of
+ * printable ASCII (no CR, LF or other control characters that could end the
+ * header and start another), at most ALERT_INFO_MAX characters.
+ * deskphone-exchange.cfg applies the same rule again when it reads the value.
+ */
+export function checkAlertInfo(value: string): void {
+  if (value.length === 0 || value.length > ALERT_INFO_MAX || !ALERT_INFO.test(value)) {
+    throw new EmergencyTableError(
+      `Alert-Info value: 1-${ALERT_INFO_MAX} printable ASCII characters on one line`,
+    );
   }
 }
 const q = (s: string) => `'${s.replaceAll("'", "''")}'`;

@@ -30,6 +30,8 @@ export interface LabExchangeOptions {
   minExpires?: number;
   /** Keep the temporary directory after stop (for debugging a failed test). */
   keepDir?: boolean;
+  /** Another Kamailio configuration to run (default KAMAILIO_CFG), e.g. an old one to compare. */
+  cfg?: string;
 }
 
 export interface LabExchange {
@@ -158,7 +160,7 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
   const logFd = openSync(logPath, "a");
   const args = [
     "-f",
-    KAMAILIO_CFG,
+    opts.cfg ?? KAMAILIO_CFG,
     "-DD",
     "-E",
     "-Y",
