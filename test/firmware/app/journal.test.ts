@@ -65,13 +65,8 @@ describe("journal: written ahead, fsync'd off the event loop", () => {
     expect(readFileSync(path, "utf8")).toBe(`${JSON.stringify(r)}\n`);
     expect(r).toMatchObject({ at: 1, event: "received", callId: "c1" });
     // A record appended while that fsync runs does not wait for it either.
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (order.length < 2) return;
-        clearInterval(t);
-        resolve();
-      }, 1);
-    });
+    const t0 = Date.now();
+    while (order.length < 2 && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 1));
     j.append(received(2));
     order.push("append returned");
     await j.synced();
@@ -91,15 +86,17 @@ describe("journal: written ahead, fsync'd off the event loop", () => {
     await j.close();
   });
 
-  it("fsyncs every record, at the latest in the fsync after the one running when it was appended", async () => {
+  it("issues each record's fsync at the end of its loop turn, or as soon as the running fsync returns", async () => {
     const path = join(dir, "bound.jsonl");
+    // One log, in the order things happened: appends, fsyncs, and a timer set at
+    // each append that fires on a later turn of the event loop.
     const log: string[] = [];
-    const calls: { ino: number; size: number }[] = [];
-    const j = new Journal(path, { fsync: slowFsync(50, log, calls) });
-    const appended: { end: number; issuedBefore: number }[] = [];
+    const j = new Journal(path, { fsync: slowFsync(50, log) });
     const append = (at: number) => {
       j.append(received(at));
-      appended.push({ end: statSync(path).size, issuedBefore: calls.length });
+      const end = statSync(path).size;
+      log.push(`append ${end}`);
+      setTimeout(() => log.push(`next turn after append ${end}`), 1);
     };
     // A burst (one controller step), then records while fsyncs run.
     for (const at of [1, 2, 3]) append(at);
@@ -108,21 +105,38 @@ describe("journal: written ahead, fsync'd off the event loop", () => {
       append(i);
     }
     await j.synced();
-    expect(calls.length).toBeGreaterThan(1);
-    for (const a of appended) {
-      // The first fsync issued after the append, or the one after it, covers the record.
-      const covering = calls.findIndex((c, k) => k >= a.issuedBefore && c.size >= a.end);
-      expect(covering).toBeGreaterThanOrEqual(a.issuedBefore);
-      expect(covering - a.issuedBefore).toBeLessThanOrEqual(1);
-    }
-    // The last record's fsync has returned when synced() resolves; one fsync at a time.
-    expect(calls.at(-1)?.size).toBe(statSync(path).size);
-    expect(log.at(-1)).toBe("fsync returned");
+    await new Promise((r) => setTimeout(r, 5));
+    const issued = (x: string) => Number(/^fsync issued \((\d+) bytes\)$/.exec(x)?.[1] ?? -1);
     let inFlight = 0;
-    for (const x of log) {
-      inFlight += x.startsWith("fsync issued") ? 1 : -1;
+    const seen = { running: 0, idle: 0 };
+    log.forEach((x, i) => {
+      if (x.startsWith("fsync issued")) inFlight++;
+      if (x === "fsync returned") inFlight--;
+      // One fsync at a time.
+      expect(inFlight).toBeGreaterThanOrEqual(0);
       expect(inFlight).toBeLessThanOrEqual(1);
-    }
+      if (!x.startsWith("append ")) return;
+      const end = Number(x.slice(7));
+      const covering = log.findIndex((y, k) => k > i && issued(y) >= end);
+      expect(covering, `no fsync covers the record ending at ${end}`).toBeGreaterThan(i);
+      if (inFlight === 1) {
+        // Appended while an fsync ran: its fsync is issued the moment that one returns.
+        const returned = log.indexOf("fsync returned", i);
+        expect(covering, log.slice(i, covering + 1).join("\n")).toBe(returned + 1);
+        seen.running++;
+      } else {
+        // Nothing running: issued before the next turn of the event loop.
+        expect(covering).toBeLessThan(log.indexOf(`next turn after append ${end}`));
+        seen.idle++;
+      }
+    });
+    // Both cases were seen, for all 11 records.
+    expect(seen.running).toBeGreaterThan(0);
+    expect(seen.idle).toBeGreaterThan(0);
+    expect(seen.running + seen.idle).toBe(11);
+    expect(issued(log.filter((x) => x.startsWith("fsync issued")).at(-1) as string)).toBe(
+      statSync(path).size,
+    );
     await j.close();
   });
 
