@@ -7,10 +7,12 @@
  */
 import { EventEmitter } from "node:events";
 import {
+  type Core,
   Invitation,
   Inviter,
   type Session,
   SessionState,
+  type URI,
   UserAgent,
   type UserAgentOptions,
 } from "sip.js";
@@ -22,6 +24,16 @@ import {
   type RtpMediaOptions,
 } from "./rtp-description-handler.ts";
 import { commonCodec, parseSdp } from "./sdp.ts";
+import {
+  answerRequest,
+  DEFAULT_SESSION_EXPIRES_S,
+  MIN_SE_FLOOR_S,
+  readAnswer,
+  readMinSe,
+  requestHeaders,
+  SESSION_EXPIRED_REASON,
+  SessionTimer,
+} from "./session-timer.ts";
 import { WsTransport, type WsTransportOptions } from "./ws-transport.ts";
 
 export interface PhoneAgentOptions {
@@ -41,9 +53,11 @@ export interface PhoneAgentOptions {
   registerExpires?: number;
   /** Media: the address in our SDP (default: the local address of the exchange connection). */
   media?: Partial<RtpMediaOptions>;
-  /** Hosts whose requests count as the trusted exchange (default: the exchange's host). */
-  trustedHosts?: string[];
   noAnswerTimeoutS?: number;
+  /** RFC 4028 session interval we ask for and offer (default 1800 s). */
+  sessionExpiresS?: number;
+  /** Our Min-SE: the shortest session interval we accept (default 90 s, RFC 4028 §5; lower only in tests). */
+  minSessionExpiresS?: number;
   log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
 }
 
@@ -56,12 +70,23 @@ export interface IncomingCall {
   alertInfo: string[];
   priority?: string;
   resourcePriority: string[];
-  /** Came from the exchange over our registered connection. */
+  /**
+   * Came over the verified connection to the configured exchange (a wss://
+   * connection whose certificate and host name were checked, or the lab's
+   * ws://), whatever its Via says.
+   */
   trusted: boolean;
   sipCallId: string;
 }
 
-export type EndCause = "bye" | "cancel" | "rejected" | "failed" | "no-answer";
+export type EndCause =
+  | "bye"
+  | "cancel"
+  | "rejected"
+  | "failed"
+  | "no-answer"
+  | "media-timeout"
+  | "session-expired";
 
 interface CallRecord {
   session: Session;
@@ -73,6 +98,8 @@ interface CallRecord {
   sdh?: RtpDescriptionHandler;
   answered: boolean;
   ringing?: boolean;
+  /** RFC 4028 session timer (sip/session-timer.ts). */
+  timer?: SessionTimer;
 }
 
 export class PhoneAgent extends EventEmitter<{
@@ -91,13 +118,11 @@ export class PhoneAgent extends EventEmitter<{
   private incomingSeq = 0;
   private readonly bootId = Date.now().toString(36);
   private readonly domain: string;
-  private readonly trusted: string[];
 
   constructor(private readonly o: PhoneAgentOptions) {
     super();
     const host = new URL(o.server).hostname;
     this.domain = o.domain ?? host;
-    this.trusted = (o.trustedHosts ?? [host]).map((h) => h.toLowerCase());
     const uri = UserAgent.makeURI(`sip:${o.user}@${this.domain}`);
     if (!uri) throw new Error(`cannot make a SIP URI of user "${o.user}" at "${this.domain}"`);
     const log = o.log ?? (() => {});
@@ -125,6 +150,8 @@ export class PhoneAgent extends EventEmitter<{
           log("debug", content);
       },
       noAnswerTimeout: o.noAnswerTimeoutS ?? 60,
+      // RFC 4028 §7.1/§9: Supported: timer on our requests and responses.
+      sipExtensionExtraSupported: ["timer"],
       sessionDescriptionHandlerFactory: (session) => this.makeSdh(session),
       delegate: {
         onInvite: (invitation) => this.onInvite(invitation),
@@ -158,6 +185,12 @@ export class PhoneAgent extends EventEmitter<{
     await this.ua.stop().catch(() => {});
   }
 
+  /** Whether the exchange connection is verified (see WsTransport.verified). */
+  connectionVerified(): boolean {
+    const t = this.ua.transport as unknown as { verified?: boolean } | undefined;
+    return t?.verified === true;
+  }
+
   private mediaAddress(): string {
     if (this.o.media?.address) return this.o.media.address;
     // The address this phone uses to reach the exchange is the one the far end can reach.
@@ -174,6 +207,7 @@ export class PhoneAgent extends EventEmitter<{
         const id = this.idOf(session);
         if (!id) return;
         rtp.on("dtmf", (d) => this.emit("dtmf", id, d));
+        rtp.on("inactive", () => this.endDeadCall(id));
         this.emit("media", id, rtp);
       },
     });
@@ -205,10 +239,21 @@ export class PhoneAgent extends EventEmitter<{
         return;
       }
     }
+    // RFC 4028 §9: a session interval below our Min-SE → 422 naming it (§6).
+    const timer = answerRequest(req, this.timerOptions());
+    if (timer.kind === "too-small") {
+      const extraHeaders = [`Min-SE: ${timer.minSeS}`];
+      const reply = { statusCode: 422, reasonPhrase: "Session Interval Too Small", extraHeaders };
+      void inv.reject(reply).catch(() => {});
+      this.emit("refused", req.callId, 422, "session interval too small");
+      return;
+    }
     // Unique across restarts too (the journal keeps call ids): boot time + count.
     const callId = `in-${this.bootId}-${++this.incomingSeq}`;
     const rec: CallRecord = { session: inv, direction: "in", endedLocally: false, answered: false };
     this.calls.set(callId, rec);
+    rec.timer = this.sessionTimer(callId, inv);
+    rec.timer.settle(timer, timer.headers);
     inv.delegate = {
       onCancel: () => {
         rec.cause = "cancel";
@@ -220,8 +265,6 @@ export class PhoneAgent extends EventEmitter<{
       },
     };
     this.watch(callId, rec);
-    const via = req.getHeader("Via") ?? "";
-    const viaHost = /SIP\/2\.0\/\S+\s+([^;:\s]+|\[[^\]]+\])/i.exec(via)?.[1]?.toLowerCase() ?? "";
     const from = req.from;
     this.emit("incoming", {
       callId,
@@ -232,7 +275,11 @@ export class PhoneAgent extends EventEmitter<{
         priority: req.getHeader("Priority") as string,
       }),
       resourcePriority: req.getHeaders("Resource-Priority"),
-      trusted: this.trusted.includes(viaHost.replace(/^\[|\]$/g, "")),
+      // Trust by connection, never by header text: the phone opens no SIP port,
+      // so every request came over this transport, and the exchange strips any
+      // mark a client sent (server/kamailio/deskphone-exchange.cfg). A Via names
+      // whatever the exchange writes (its IP address, an IPv6 literal, a host).
+      trusted: this.connectionVerified(),
       sipCallId: req.callId,
     });
   }
@@ -275,13 +322,55 @@ export class PhoneAgent extends EventEmitter<{
       .catch(() => {});
   }
 
+  /**
+   * 200 OK with our SDP answer. Resolves once it went out; rejects with the
+   * reason when the call cannot be answered (gone, cancelled, SDP refused).
+   */
   answer(callId: string): Promise<void> {
     const rec = this.calls.get(callId);
-    if (!(rec?.session instanceof Invitation)) return Promise.resolve();
+    if (!(rec?.session instanceof Invitation)) {
+      return Promise.reject(new Error(`call ${callId} is gone`));
+    }
     rec.answered = true;
-    return rec.session.accept().catch((e: Error) => {
+    const extraHeaders = rec.timer?.answerHeaders ?? [];
+    return rec.session.accept({ extraHeaders }).catch((e: Error) => {
       this.o.log?.("warn", `answering ${callId} failed: ${e.message}`);
+      throw e;
     });
+  }
+
+  /**
+   * The far end went silent (no RTP, no RTCP for the media's inactivity
+   * timeout): the call is dead, so it is ended with a BYE saying why
+   * (RFC 3326 Reason) and reported as ended by the network.
+   */
+  private timerOptions() {
+    return {
+      expiresS: this.o.sessionExpiresS ?? DEFAULT_SESSION_EXPIRES_S,
+      minSeS: this.o.minSessionExpiresS ?? MIN_SE_FLOOR_S,
+    };
+  }
+
+  /** RFC 4028 §10: a session not refreshed in time ends with BYE, reported as the far end's. */
+  private sessionTimer(callId: string, session: Session): SessionTimer {
+    return new SessionTimer(session, this.timerOptions(), {
+      log: (level, m) => this.o.log?.(level, `call ${callId}: ${m}`),
+      onExpired: () => {
+        const rec = this.calls.get(callId);
+        if (!rec || rec.session !== session || rec.session.state !== SessionState.Established)
+          return;
+        this.hangUp(callId, SESSION_EXPIRED_REASON);
+        this.emit("remote-ended", callId, "session-expired", undefined);
+      },
+    });
+  }
+
+  private endDeadCall(callId: string): void {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.session.state !== SessionState.Established) return;
+    this.o.log?.("warn", `call ${callId}: no media from the far end; ending it`);
+    this.hangUp(callId, 'SIP ;cause=408 ;text="Media inactivity"');
+    this.emit("remote-ended", callId, "media-timeout", undefined);
   }
 
   /**
@@ -317,7 +406,20 @@ export class PhoneAgent extends EventEmitter<{
       this.emit("remote-ended", callId, "failed", undefined);
       return;
     }
-    const inviter = new Inviter(this.ua, uri);
+    const { expiresS, minSeS } = this.timerOptions();
+    this.sendInvite(callId, uri, expiresS, minSeS, false);
+  }
+
+  private sendInvite(
+    callId: string,
+    uri: URI,
+    intervalS: number,
+    minSeS: number,
+    retried: boolean,
+  ): void {
+    // RFC 4028 §7.1: Session-Expires and Min-SE (Supported: timer comes from the user agent).
+    const extraHeaders = requestHeaders(intervalS, minSeS, false);
+    const inviter = new Inviter(this.ua, uri, { extraHeaders });
     const rec: CallRecord = {
       session: inviter,
       direction: "out",
@@ -325,6 +427,20 @@ export class PhoneAgent extends EventEmitter<{
       answered: false,
     };
     this.calls.set(callId, rec);
+    rec.timer = this.sessionTimer(callId, inviter);
+    // RFC 4028 §7.1/§6: a 422 names the Min-SE the far end wants; retry once with it,
+    // as the same call (a new INVITE, so a new Call-ID). sip.js ends the Inviter
+    // before it tells the request delegate, so look at the answer in its own handler.
+    const handlers = inviter as unknown as { onReject(r: Core.IncomingResponse): void };
+    const onReject = handlers.onReject.bind(inviter);
+    handlers.onReject = (r) => {
+      const wanted = r.message.statusCode === 422 ? readMinSe(r.message) : undefined;
+      if (retried || wanted === undefined || wanted <= intervalS) return onReject(r);
+      this.o.log?.("info", `call ${callId}: 422, calling again with Session-Expires ${wanted}`);
+      rec.endedLocally = true;
+      onReject(r);
+      this.sendInvite(callId, uri, wanted, Math.max(minSeS, wanted), true);
+    };
     inviter.delegate = {
       onBye: (bye) => {
         rec.cause = "bye";
@@ -335,6 +451,8 @@ export class PhoneAgent extends EventEmitter<{
     inviter
       .invite({
         requestDelegate: {
+          // RFC 4028 §7.2: the 2xx settles the interval and who refreshes.
+          onAccept: (r) => rec.timer?.settle(readAnswer(r.message, intervalS)),
           onProgress: (r) => {
             const code = r.message.statusCode ?? 0;
             if ((code === 180 || code === 183) && !rec.ringing) {
@@ -359,7 +477,16 @@ export class PhoneAgent extends EventEmitter<{
     const rec = this.calls.get(callId);
     if (!rec || rec.session.state !== SessionState.Established) return;
     const sessionDescriptionHandlerOptions = { hold } as HoldOption as Record<string, unknown>;
-    void rec.session.invite({ sessionDescriptionHandlerOptions }).catch(() => {});
+    void rec.session
+      .invite({
+        sessionDescriptionHandlerOptions,
+        // RFC 4028 §7.4: every re-INVITE is a session refresh.
+        ...(rec.timer && {
+          requestOptions: { extraHeaders: rec.timer.reInviteHeaders() },
+          requestDelegate: rec.timer.reInviteDelegate(),
+        }),
+      })
+      .catch(() => {});
   }
 
   /** DTMF: RFC 4733 events if negotiated, else SIP INFO (application/dtmf-relay). */
