@@ -10,6 +10,7 @@ import { DEFAULT_EMERGENCY_ALERT_INFO } from "../../server/emergency-table.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { type IncomingCall, PhoneAgent, type PhoneAgentOptions } from "../../sip/phone-agent.ts";
 import { createTestCa, type TestCa } from "../support/test-ca.ts";
+import { RawSipCaller } from "./raw-sip-caller.ts";
 
 let ca: TestCa;
 let ex: LabExchange;
@@ -112,6 +113,24 @@ describe("wss:// listener (Kamailio tls, test CA, certificate for DNS:localhost)
     expect(calls[1]?.priority).toBe("emergency");
     a.hangUp("out-2");
   }, 20_000);
+});
+
+describe("the exchange's host name is its own domain", () => {
+  it("with auth on, an INVITE in the domain the phones use (localhost) is challenged, never relayed", async () => {
+    const tls = { caFile: ca.caFile, rejectUnauthorized: true };
+    const callee = phone({ server: ex.wssUrl(), user: "2121", tls });
+    const rang: IncomingCall[] = [];
+    callee.on("incoming", (c) => rang.push(c));
+    expect((await firstOutcome(callee)).registered).toBe(true);
+    const caller = await RawSipCaller.open(ex, "3121", "localhost");
+    try {
+      const { answer } = await caller.invite("2121");
+      expect(answer?.code).toBe(407);
+      expect(rang).toEqual([]);
+    } finally {
+      caller.close();
+    }
+  });
 });
 
 describe("IPv6 loopback exchange", () => {

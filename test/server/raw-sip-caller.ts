@@ -40,10 +40,12 @@ export class RawSipCaller {
   private constructor(
     private readonly ex: LabExchange,
     readonly from: string,
+    /** The host part of From, To and the Request-URI (default: the exchange's address). */
+    readonly domain: string,
   ) {}
 
-  static async open(ex: LabExchange, from = "3901"): Promise<RawSipCaller> {
-    const c = new RawSipCaller(ex, from);
+  static async open(ex: LabExchange, from = "3901", domain = ex.host): Promise<RawSipCaller> {
+    const c = new RawSipCaller(ex, from, domain);
     c.sock = createSocket("udp4");
     c.sock.on("message", (buf) => {
       const m = buf.toString("latin1");
@@ -106,7 +108,7 @@ export class RawSipCaller {
     user: string,
     o: { headers?: string[]; timeoutMs?: number } = {},
   ): Promise<{ answer?: Answer; dialog?: Dialog }> {
-    const host = this.ex.host;
+    const host = this.domain;
     const callId = `raw-${id()}@127.0.0.1`;
     const fromTag = id();
     const branch = `z9hG4bK-${id()}`;
@@ -166,7 +168,7 @@ export class RawSipCaller {
       `${method} ${d.target} SIP/2.0`,
       `Via: SIP/2.0/UDP 127.0.0.1:${this.port};branch=z9hG4bK-${id()};rport`,
       ...d.routes.map((r) => `Route: ${r}`),
-      `From: <sip:${this.from}@${this.ex.host}>;tag=${d.fromTag}`,
+      `From: <sip:${this.from}@${this.domain}>;tag=${d.fromTag}`,
       `To: ${d.toHeader}`,
       `Call-ID: ${d.callId}`,
       `CSeq: ${cseq} ${method}`,
