@@ -11,6 +11,11 @@
  * `setDevices` (the thread opens and closes them) and short sounds are mixed
  * over the call with `overlay`. A device that fails is reported once
  * ("device" event) and tried again every 2 s; the call goes on without it.
+ *
+ * Whom media is taken from: the thread applies the source rules of
+ * audio/media-sources.ts to RTP (native/call-media/rtp.c) and tells us where
+ * RTP goes ("remote"); RTCP is checked here by the same rules. "inactive"
+ * when the far end has gone silent (audio/inactivity-watch.ts).
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
@@ -21,12 +26,27 @@ import { isIPv4 } from "node:net";
 import { AlsaDeviceError } from "./alsa-process.ts";
 import type { CallMedia } from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
+import { InactivityWatch } from "./inactivity-watch.ts";
+import { MediaSources } from "./media-sources.ts";
 import { RtcpChannel } from "./rtcp-channel.ts";
-import type { MediaDirection, RtpCodec, RtpSessionOptions, RtpStats } from "./rtp-session.ts";
+import type {
+  CallMediaEvents,
+  MediaDirection,
+  RtpCodec,
+  RtpSessionOptions,
+  RtpStats,
+} from "./rtp-session.ts";
 
 type Handle = object;
 type NativeEvent =
-  | { type: "remote"; address: string; port: number }
+  | {
+      type: "remote";
+      address: string;
+      port: number;
+      ssrc: number;
+      signalled: string;
+      signalledPort: number;
+    }
   | { type: "event"; payload: Uint8Array; timestamp: number; payloadType: number }
   | { type: "error" | "reopened"; device: string; message: string }
   | { type: "switched" | "closed" };
@@ -88,21 +108,21 @@ function bindRtcp(port: number, address: string): Promise<Socket> {
 }
 
 export class CallMediaThread
-  extends EventEmitter<{
-    dtmf: [string];
-    remote: [string, number];
-    error: [Error];
-    device: [AlsaDeviceError];
-    reopened: [string];
-    "remote-error": [string];
-  }>
+  extends EventEmitter<
+    CallMediaEvents & {
+      device: [AlsaDeviceError];
+      reopened: [string];
+    }
+  >
   implements CallMedia
 {
   readonly port: number;
   readonly address: string;
   /** Resolves once the thread has let go of the devices and the socket. */
   readonly closed: Promise<void>;
-  private remote: { address: string; port: number } | undefined;
+  private signalled: string | undefined;
+  private readonly sources: MediaSources;
+  private readonly watch: InactivityWatch;
   private direction: MediaDirection = "sendrecv";
   private telephoneEventPt: number | undefined;
   private readonly rtcp: RtcpChannel;
@@ -131,6 +151,16 @@ export class CallMediaThread
     this.setCodec(o.codec ?? { law: "pcmu", payloadType: 0 });
     this.setTelephoneEvent(o.telephoneEventPt);
     rtcpSocket.on("error", (e) => this.emit("error", e));
+    this.sources = new MediaSources(o.latchWindowMs ?? 2000);
+    this.watch = new InactivityWatch({
+      ms: o.inactivityMs ?? 30_000,
+      heard: () => {
+        if (!this.isClosed) this.lastStats = this.n.stats(this.h);
+        return (this.lastStats.received ?? 0) + this.sources.rtcpHeard;
+      },
+      suspended: () => this.direction !== "sendrecv" && this.sources.rtcpHeard === 0,
+      onInactive: () => this.emit("inactive"),
+    });
     this.rtcp = new RtcpChannel(
       rtcpSocket,
       () => {
@@ -138,7 +168,7 @@ export class CallMediaThread
         const raw = this.lastStats;
         return {
           ssrc: this.ssrc,
-          remote: this.isClosed ? undefined : this.remote,
+          rtcpRemote: this.isClosed ? undefined : this.sources.rtcpDestination,
           remoteSsrc: raw.remoteSsrc,
           expected: raw.expected ?? 0,
           lost: s.lost,
@@ -151,6 +181,7 @@ export class CallMediaThread
       },
       o.cname ?? `deskphone@${this.address}`,
       o.rtcpIntervalMs,
+      (address, port, ssrc) => !this.isClosed && this.sources.rtcp(address, port, ssrc),
     );
     this.dtmfOut = new DtmfSender({
       timestamp: () => (this.isClosed ? 0 : this.n.timestamp(this.h)),
@@ -204,6 +235,7 @@ export class CallMediaThread
             ssrc,
             seq: randomInt(0, 0x10000),
             timestamp: randomBytes(4).readUInt32BE(0),
+            latchWindowMs: o.latchWindowMs ?? 2000,
           },
           (e) => onEvent(e),
         );
@@ -221,7 +253,10 @@ export class CallMediaThread
   private onNative(e: NativeEvent): void {
     switch (e.type) {
       case "remote":
-        this.remote = { address: e.address, port: e.port };
+        this.sources.mirror(
+          { address: e.address, port: e.port, ssrc: e.ssrc },
+          { address: e.signalled, port: e.signalledPort },
+        );
         this.emit("remote", e.address, e.port);
         return;
       case "event": {
@@ -247,22 +282,28 @@ export class CallMediaThread
   }
 
   /**
-   * Where to send (from the far end's SDP). The thread takes IPv4 literals; a
-   * host name in `c=` (RFC 4566 §5.7 allows one) is looked up first, and one
-   * that does not resolve is reported (`device` is for devices: this is
-   * `remote-error`) while nothing is sent.
+   * The far end the SDP names: media is sent there and taken from there (or
+   * from a NAT source latched early; audio/media-sources.ts). A new address
+   * (a re-INVITE) moves the media; the same one again changes nothing. The
+   * thread takes IPv4 literals; a host name in `c=` (RFC 4566 §5.7 allows
+   * one) is looked up first, and one that does not resolve is reported
+   * (`device` is for devices: this is `remote-error`) while nothing is sent.
    */
   setRemote(address: string, port: number): void {
-    this.remote = { address, port };
+    this.signalled = `${address}:${port}`;
     if (this.isClosed) return;
-    if (isIPv4(address)) return this.n.setRemote(this.h, address, port);
+    if (isIPv4(address)) return this.signal(address, port);
     lookup(address, { family: 4 }, (err, resolved) => {
-      if (err || this.isClosed || this.remote?.address !== address) {
-        if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
-        return;
-      }
-      this.n.setRemote(this.h, resolved, port);
+      if (this.isClosed || this.signalled !== `${address}:${port}`) return;
+      if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
+      else this.signal(resolved, port);
     });
+  }
+
+  private signal(address: string, port: number): void {
+    this.sources.signal(address, port);
+    this.n.setRemote(this.h, address, port);
+    this.watch.start();
   }
 
   setCodec(codec: RtpCodec): void {
@@ -333,6 +374,9 @@ export class CallMediaThread
       concealed: v("jbConcealed"),
       jitterMs: v("jitterMs"),
       ...(remoteReport && { remoteReport }),
+      strangerPackets: v("strangers"),
+      strangerRtcpPackets: this.sources.strangerRtcp,
+      ...(this.sources.latched && { latched: { ...this.sources.latched } }),
       jitterBuffer: {
         received: v("jbReceived"),
         played: v("jbPlayed"),
@@ -360,6 +404,7 @@ export class CallMediaThread
     if (this.isClosed) return;
     this.stats();
     this.isClosed = true;
+    this.watch.stop();
     this.rtcp.close();
     this.n.close(this.h);
   }

@@ -2,14 +2,18 @@
  * A session's RTCP (RFC 3550 §6): the socket on the RTP port + 1, a sender
  * or receiver report with SDES every interval (randomised 0.5–1.5 ×, §6.3.1,
  * against synchronisation), and the last report the far end sent about us.
+ * What arrives is read only when `accept` takes its source (the source rules
+ * of audio/media-sources.ts): a stranger's reports are dropped.
  */
 import type { Socket } from "node:dgram";
+import { rtcpSenderSsrc } from "./media-sources.ts";
 import { decodeRtcp, encodeReport, type RtcpReport } from "./rtcp.ts";
 
 /** What a report says, read from the session when it is due. */
 export interface RtcpSnapshot {
   ssrc: number;
-  remote: { address: string; port: number } | undefined;
+  /** Where our reports go (the far end's RTCP address); undefined: not yet known. */
+  rtcpRemote: { address: string; port: number } | undefined;
   remoteSsrc: number | undefined;
   /** Packets expected and lost (RFC 3550 A.3), highest extended sequence number. */
   expected: number;
@@ -32,8 +36,15 @@ export class RtcpChannel {
     private readonly snapshot: () => RtcpSnapshot,
     private readonly cname: string,
     intervalMs = 5000,
+    private readonly accept: (
+      address: string,
+      port: number,
+      ssrc: number | undefined,
+    ) => boolean = () => true,
   ) {
-    socket.on("message", (msg) => this.receive(msg));
+    socket.on("message", (msg, from) => {
+      if (this.accept(from.address, from.port, rtcpSenderSsrc(msg))) this.receive(msg);
+    });
     const schedule = () => {
       this.timer = setTimeout(
         () => {
@@ -61,7 +72,7 @@ export class RtcpChannel {
 
   private send(): void {
     const s = this.snapshot();
-    if (!s.remote) return;
+    if (!s.rtcpRemote) return;
     const blocks =
       s.remoteSsrc === undefined
         ? []
@@ -91,7 +102,7 @@ export class RtcpChannel {
       { type: sender ? "SR" : "RR", ssrc: s.ssrc, ...(sender && { sender }), blocks },
       this.cname,
     );
-    this.socket.send(packet, s.remote.port + 1, s.remote.address);
+    this.socket.send(packet, s.rtcpRemote.port, s.rtcpRemote.address);
   }
 
   close(): void {

@@ -3,8 +3,12 @@
  *
  * - Ports: an even RTP port from the configured range and RTCP on the next
  *   (RFC 3550 §11).
- * - Symmetric RTP (RFC 4961): media is sent from the port it is received on,
- *   and the far end's address is latched from the packets that arrive.
+ * - Symmetric RTP (RFC 4961): media is sent from the port it is received on.
+ *   Media is taken from the address the SDP names; a far end behind NAT may
+ *   be latched once, early, and pinned to its SSRC; strangers are dropped and
+ *   counted, never followed (audio/media-sources.ts).
+ * - Inactivity: "inactive" when nothing came from the far end for
+ *   `inactivityMs` (audio/inactivity-watch.ts).
  * - Receiving: packets go through the adaptive jitter buffer; the session is
  *   a FrameSource that the playback device pulls once per 20 ms.
  * - Sending: frames pushed by the capture device (`sendFrame`) or pulled from
@@ -14,11 +18,15 @@
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
+import { lookup } from "node:dns";
 import { EventEmitter } from "node:events";
+import { isIPv4 } from "node:net";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
 import type { FrameSource } from "./frame-source.ts";
 import { decodeG711, encodeG711, type G711Law } from "./g711.ts";
+import { InactivityWatch } from "./inactivity-watch.ts";
 import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter-buffer.ts";
+import { type LatchedSource, MediaSources } from "./media-sources.ts";
 import type { RtcpReport } from "./rtcp.ts";
 import { RtcpChannel, type RtcpSnapshot } from "./rtcp-channel.ts";
 import { decodeRtp, encodeRtp, looksLikeRtcp, seqDelta } from "./rtp-packet.ts";
@@ -40,6 +48,16 @@ export interface RtpSessionOptions {
   jitter?: JitterBufferOptions;
   rtcpIntervalMs?: number;
   cname?: string;
+  /**
+   * How long after the SDP names the far end a NAT'd source may be latched
+   * instead (once; RFC 4961). Default 2000 ms; 0: media only from the SDP's address.
+   */
+  latchWindowMs?: number;
+  /**
+   * "inactive" after this long with no RTP and no RTCP accepted from the far
+   * end (default 30 000 ms; 0: never). Suspended on hold unless it sends RTCP.
+   */
+  inactivityMs?: number;
 }
 
 export interface RtpStats {
@@ -52,6 +70,24 @@ export interface RtpStats {
   jitterMs: number;
   remoteReport?: RtcpReport;
   jitterBuffer: JitterStats;
+  /** RTP packets dropped because they came from someone other than the far end. */
+  strangerPackets: number;
+  /** The same for RTCP. */
+  strangerRtcpPackets: number;
+  /** The source latched for NAT (once, early), if any. */
+  latched?: LatchedSource;
+}
+
+/** The events every call media emits (audio/call-media.ts). */
+export interface CallMediaEvents {
+  dtmf: [string];
+  /** RTP now goes to this source: a NAT latch, or back to the SDP's address. */
+  remote: [string, number];
+  error: [Error];
+  /** The far end named by SDP could not be looked up. */
+  "remote-error": [string];
+  /** Nothing from the far end for `inactivityMs`: once, re-armed when packets come again. */
+  inactive: [];
 }
 
 const FRAME = 160;
@@ -69,13 +105,12 @@ function bind(sock: Socket, port: number, address: string): Promise<void> {
   });
 }
 
-export class RtpSession
-  extends EventEmitter<{ dtmf: [string]; remote: [string, number]; error: [Error] }>
-  implements FrameSource
-{
+export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSource {
   readonly port: number;
   readonly address: string;
-  private remote: { address: string; port: number } | undefined;
+  private readonly sources: MediaSources;
+  private readonly watch: InactivityWatch;
+  private signalled: string | undefined;
   private codec: RtpCodec;
   private direction: MediaDirection = "sendrecv";
   private readonly ssrc = randomBytes(4).readUInt32BE(0);
@@ -110,6 +145,13 @@ export class RtpSession
     this.codec = o.codec ?? { law: "pcmu", payloadType: 0 };
     this.jb = new JitterBuffer(o.jitter);
     this.telephoneEventPt = o.telephoneEventPt;
+    this.sources = new MediaSources(o.latchWindowMs ?? 2000);
+    this.watch = new InactivityWatch({
+      ms: o.inactivityMs ?? 30_000,
+      heard: () => this.received + this.sources.rtcpHeard,
+      suspended: () => this.direction !== "sendrecv" && this.sources.rtcpHeard === 0,
+      onInactive: () => this.emit("inactive"),
+    });
     rtp.on("message", (msg, rinfo) => this.onRtp(msg, rinfo.address, rinfo.port));
     for (const s of [rtp, rtcp]) s.on("error", (e) => this.emit("error", e));
     this.rtcp = new RtcpChannel(
@@ -117,6 +159,7 @@ export class RtpSession
       () => this.rtcpSnapshot(),
       o.cname ?? `deskphone@${this.address}`,
       o.rtcpIntervalMs,
+      (address, port, ssrc) => !this.closed && this.sources.rtcp(address, port, ssrc),
     );
     this.dtmfOut = new DtmfSender({
       timestamp: () => this.ts,
@@ -149,9 +192,26 @@ export class RtpSession
     throw new Error(`no free RTP port pair in ${lo}-${hi} on ${address}`);
   }
 
-  /** Where to send (from the far end's SDP); replaced by what arrives (symmetric RTP). */
+  /**
+   * The far end the SDP names: media is sent there and taken from there (or
+   * from a NAT source latched early, see audio/media-sources.ts). A new
+   * address (a re-INVITE) moves the media; the same one again changes
+   * nothing. A host name (RFC 4566 §5.7) is looked up first.
+   */
   setRemote(address: string, port: number): void {
-    this.remote = { address, port };
+    this.signalled = `${address}:${port}`;
+    if (this.closed) return;
+    if (isIPv4(address)) return this.signal(address, port);
+    lookup(address, { family: 4 }, (err, resolved) => {
+      if (this.closed || this.signalled !== `${address}:${port}`) return;
+      if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
+      else this.signal(resolved, port);
+    });
+  }
+
+  private signal(address: string, port: number): void {
+    this.sources.signal(address, port);
+    this.watch.start();
   }
 
   setCodec(codec: RtpCodec): void {
@@ -172,7 +232,7 @@ export class RtpSession
   sendFrame(pcm: Int16Array): void {
     if (
       this.closed ||
-      !this.remote ||
+      !this.sources.rtpDestination ||
       this.direction === "recvonly" ||
       this.direction === "inactive"
     ) {
@@ -185,7 +245,8 @@ export class RtpSession
   }
 
   private sendPacket(pt: number, payload: Uint8Array, marker: boolean, timestamp: number): void {
-    if (!this.remote) return;
+    const to = this.sources.rtpDestination;
+    if (!to || this.closed) return;
     const packet = encodeRtp({
       payloadType: pt,
       marker,
@@ -197,7 +258,7 @@ export class RtpSession
     this.seq = (this.seq + 1) & 0xffff;
     this.framesSent++;
     this.octetsSent += payload.length;
-    this.rtp.send(packet, this.remote.port, this.remote.address);
+    this.rtp.send(packet, to.port, to.address);
   }
 
   /** Pulls frames from `source` every 20 ms on the monotonic clock and sends them. */
@@ -242,11 +303,9 @@ export class RtpSession
     if (!p) return;
     const isAudio = p.payloadType === this.codec.payloadType;
     const isEvent = this.telephoneEventPt !== undefined && p.payloadType === this.telephoneEventPt;
-    if (!isAudio && !isEvent) return;
-    if (!this.remote || this.remote.address !== address || this.remote.port !== port) {
-      this.remote = { address, port };
-      this.emit("remote", address, port);
-    }
+    const verdict = this.sources.rtp(address, port, p.ssrc, isAudio || isEvent);
+    if (verdict === "stranger" || verdict === "ignore") return;
+    if (verdict !== "accept") this.emit("remote", address, port); // latched, or back to the SDP's
     this.remoteSsrc = p.ssrc;
     this.track(p.sequence);
     if (isEvent) {
@@ -282,7 +341,7 @@ export class RtpSession
     const s = this.stats();
     return {
       ssrc: this.ssrc,
-      remote: this.closed ? undefined : this.remote,
+      rtcpRemote: this.closed ? undefined : this.sources.rtcpDestination,
       remoteSsrc: this.remoteSsrc,
       expected: this.expected(),
       lost: s.lost,
@@ -320,6 +379,9 @@ export class RtpSession
       jitterMs: this.jb.stats.jitterMs,
       ...(remoteReport && { remoteReport }),
       jitterBuffer: { ...this.jb.stats },
+      strangerPackets: this.sources.strangerRtp,
+      strangerRtcpPackets: this.sources.strangerRtcp,
+      ...(this.sources.latched && { latched: { ...this.sources.latched } }),
     };
   }
 
@@ -327,6 +389,7 @@ export class RtpSession
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.watch.stop();
     this.stopSending();
     this.rtcp.close();
     this.rtp.close();

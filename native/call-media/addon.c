@@ -2,7 +2,7 @@
  * N-API face of the call media engine (engine.c):
  *
  *   open({address, port, earpiece, microphone, queueFrames, jitterMinMs,
- *         jitterMaxMs, concealMs, ssrc, seq, timestamp}, onEvent) → handle
+ *         jitterMaxMs, concealMs, ssrc, seq, timestamp, latchWindowMs}, onEvent) → handle
  *   setRemote(h, address, port)   setCodec(h, law 0|1, payloadType)
  *   setEventPt(h, pt | -1)        setDirection(h, sending, receiving)
  *   setDevices(h, earpiece | "", microphone | "")
@@ -12,8 +12,9 @@
  *   stats(h) → object             close(h): onEvent({type: "closed"}) follows
  *   g711Encode(law, Int16Array) → Uint8Array   g711Decode(law, Uint8Array) → Int16Array
  *
- * Events reach JavaScript through a thread-safe function: "remote" (symmetric
- * RTP latched a new address), "event" (an RFC 4733 packet), "error" and
+ * Events reach JavaScript through a thread-safe function: "remote" (RTP now
+ * goes to {address, port, ssrc}: a NAT latch or back to the SDP's address,
+ * decided while the SDP named {signalled, signalledPort}), "event" (an RFC 4733 packet), "error" and
  * "reopened" (a device), "switched" (the devices asked for are taken up),
  * "closed".
  */
@@ -68,6 +69,9 @@ static void call_js(napi_env env, napi_value fn, void *context, void *data) {
         set_str(env, o, "type", "remote");
         set_str(env, o, "address", ev->address);
         set_num(env, o, "port", ev->port);
+        set_num(env, o, "ssrc", ev->ssrc);
+        set_str(env, o, "signalled", ev->signalled);
+        set_num(env, o, "signalledPort", ev->signalled_port);
         break;
       case EV_EVENT_PACKET: {
         set_str(env, o, "type", "event");
@@ -179,6 +183,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     .ssrc = get_u32(env, a[0], "ssrc"),
     .seq = (uint16_t)get_u32(env, a[0], "seq"),
     .timestamp = get_u32(env, a[0], "timestamp"),
+    .latch_window_ms = get_int(env, a[0], "latchWindowMs", 2000),
   };
   call_t *c = calloc(1, sizeof *c);
   if (!c) {
@@ -374,6 +379,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "expected", (double)s.expected);
   set_num(env, o, "highestSeq", s.highest_seq);
   if (s.have_remote_ssrc) set_num(env, o, "remoteSsrc", s.remote_ssrc);
+  set_num(env, o, "strangers", (double)s.strangers);
   set_num(env, o, "micFrames", (double)s.mic_frames);
   set_num(env, o, "micShort", (double)s.mic_short);
   set_num(env, o, "micDropped", (double)s.mic_dropped);

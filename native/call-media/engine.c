@@ -105,6 +105,7 @@ int engine_open(engine *e, const engine_options *o, const char *address, int por
   e->seq = o->seq;
   e->timestamp = o->timestamp;
   e->rt_priority = o->rt_priority;
+  e->latch_window_ms = o->latch_window_ms < 0 ? 0 : o->latch_window_ms;
   e->queue_frames = o->queue_frames < 1 ? 2 : o->queue_frames > 3 ? 3 : o->queue_frames;
   jb_init(&e->jb, o->jitter);
   snprintf(e->ear.want, sizeof e->ear.want, "%s", o->earpiece ? o->earpiece : "");
@@ -141,8 +142,18 @@ void engine_set_remote(engine *e, const char *address, int port) {
   a.sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, address, &a.sin_addr) != 1) return;
   pthread_mutex_lock(&e->lock);
-  e->remote = a;
-  e->have_remote = 1;
+  if (!e->have_signalled || !same_address(&e->signalled, &a)) {
+    /* A new far end from SDP (a re-INVITE moves media): sent there, taken from there; a
+     * latch is dropped, and none is possible once RTP has flowed (the old far end's last
+     * packets must not be latched). */
+    e->signalled = a;
+    e->have_signalled = 1;
+    e->remote = a;
+    e->have_remote = 1;
+    e->latched = 0;
+    e->latch_open = e->latch_window_ms > 0 && e->st.received == 0;
+    e->latch_until_ms = monotonic_ms() + e->latch_window_ms;
+  }
   pthread_mutex_unlock(&e->lock);
 }
 

@@ -28,6 +28,9 @@ typedef struct {
   uint32_t timestamp;
   int marker;
   int payload_type;
+  uint32_t ssrc; /* EV_REMOTE: the source's SSRC */
+  char signalled[INET_ADDRSTRLEN]; /* EV_REMOTE: the SDP's address at the time */
+  int signalled_port;
 } engine_event;
 
 typedef void (*engine_notify)(void *ctx, engine_event *e); /* takes ownership of e */
@@ -41,10 +44,12 @@ typedef struct {
   uint32_t ssrc;
   uint16_t seq;
   uint32_t timestamp;
+  int latch_window_ms; /* a NAT'd source may be latched this long after the SDP names the far end; 0: never */
 } engine_options;
 
 typedef struct {
   uint64_t sent, octets, received, mic_frames, mic_short, mic_dropped, ear_frames, ear_underruns;
+  uint64_t strangers; /* RTP packets from someone other than the far end, dropped */
   int64_t expected;
   uint32_t highest_seq, remote_ssrc;
   int have_remote_ssrc;
@@ -69,8 +74,15 @@ typedef struct engine {
   int rt_priority;
   int wake[2]; /* pipe: a byte ends the thread's wait at once */
   int sock;
-  struct sockaddr_in remote;
+  struct sockaddr_in remote; /* where RTP goes: the latched source, else the SDP's address */
   int have_remote;
+  /* Source rules (rtp.c): the SDP's address, one NAT latch early, SSRC-pinned. */
+  struct sockaddr_in signalled;
+  int have_signalled;
+  int latch_open, latched;
+  uint32_t latched_ssrc;
+  double latch_until_ms; /* CLOCK_MONOTONIC */
+  int latch_window_ms;
   int law, payload_type, event_pt; /* event_pt < 0: no telephone-event */
   int sending, receiving;
   uint32_t ssrc, timestamp;
@@ -103,6 +115,7 @@ void engine_join(engine *e);
 void engine_free(engine *e);
 
 /* Called from other threads; each takes the lock. */
+/* The far end the SDP names; the same address again changes nothing (a latch stays). */
 void engine_set_remote(engine *e, const char *address, int port);
 void engine_set_codec(engine *e, int law, int payload_type);
 void engine_set_event_pt(engine *e, int pt);

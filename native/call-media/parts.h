@@ -17,7 +17,9 @@ void device_close(device *d);
 void capture_frame(engine *e, int16_t *out);
 void playback_tick(engine *e);
 
-/* rtp.c: the RTP socket (RFC 3550) */
+/* rtp.c: the RTP socket (RFC 3550) and whom media is taken from */
+int same_address(const struct sockaddr_in *a, const struct sockaddr_in *b);
+double monotonic_ms(void);
 int send_rtp(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t ts);
 void send_audio(engine *e, const int16_t *pcm);
 void receive_all(engine *e);

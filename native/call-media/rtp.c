@@ -1,5 +1,16 @@
 /* The call's RTP socket: sending G.711 frames and events, receiving into the
- * jitter buffer (RFC 3550 §5.1, A.1, A.3, A.8; symmetric RTP, RFC 4961). */
+ * jitter buffer (RFC 3550 §5.1, A.1, A.3, A.8; symmetric RTP, RFC 4961).
+ *
+ * Whom media is taken from (the rules of audio/media-sources.ts):
+ * - the address and port the SDP names (engine_set_remote), with any SSRC;
+ * - a NAT'd far end (RFC 4961, the "comedia" idea): ONE latch in a call, to
+ *   the first source of a negotiated payload type, only while no RTP has
+ *   been accepted yet and within latch_window_ms of the SDP naming the far end;
+ *   the latched source is pinned to its SSRC (RFC 3550 §8.2: another SSRC
+ *   from it is a collision or a loop, not followed) and RTP is sent to it;
+ * - the SDP's address always wins: a packet from it after a latch sends RTP
+ *   back there and ends latching;
+ * - anything else is dropped and counted (stats: strangers), never followed. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +54,62 @@ void send_audio(engine *e, const int16_t *pcm) {
   e->timestamp += FRAME;
 }
 
+int same_address(const struct sockaddr_in *a, const struct sockaddr_in *b) {
+  return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
+double monotonic_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* RTP now goes to `to` (a latch, or back to the SDP's address): JavaScript
+ * mirrors it for RTCP. */
+static void post_remote(engine *e, const struct sockaddr_in *to, uint32_t ssrc) {
+  engine_event *ev = media_event(EV_REMOTE);
+  if (!ev) return;
+  inet_ntop(AF_INET, &to->sin_addr, ev->address, sizeof ev->address);
+  ev->port = ntohs(to->sin_port);
+  ev->ssrc = ssrc;
+  inet_ntop(AF_INET, &e->signalled.sin_addr, ev->signalled, sizeof ev->signalled);
+  ev->signalled_port = ntohs(e->signalled.sin_port);
+  media_post(e, ev);
+}
+
+/* 1: the packet is from the far end (and of a negotiated type when `media`);
+ * 0: dropped — a stranger's (counted) or of no interest. */
+static int from_far_end(engine *e, const struct sockaddr_in *from, uint32_t ssrc, int media) {
+  if (e->have_signalled && same_address(from, &e->signalled)) {
+    if (!media) return 0;
+    e->latch_open = 0;
+    if (e->latched) { /* the SDP's address wins */
+      e->latched = 0;
+      e->remote = e->signalled;
+      post_remote(e, from, ssrc);
+    }
+    return 1;
+  }
+  if (e->latched && same_address(from, &e->remote)) {
+    if (ssrc != e->latched_ssrc) {
+      e->st.strangers++;
+      return 0;
+    }
+    return media;
+  }
+  if (media && e->have_signalled && e->latch_open && monotonic_ms() <= e->latch_until_ms) {
+    e->latch_open = 0; /* once */
+    e->latched = 1;
+    e->latched_ssrc = ssrc;
+    e->remote = *from;
+    e->have_remote = 1;
+    post_remote(e, from, ssrc);
+    return 1;
+  }
+  e->st.strangers++;
+  return 0;
+}
+
 static void track(engine *e, uint16_t seq) {
   e->st.received++;
   if (!e->have_first) {
@@ -82,21 +149,11 @@ static void receive_one(engine *e, const uint8_t *b, int n, const struct sockadd
   int pt = b[1] & 0x7f;
   int is_audio = pt == e->payload_type;
   int is_event = e->event_pt >= 0 && pt == e->event_pt;
-  if (!is_audio && !is_event) return;
   uint16_t seq = (uint16_t)((b[2] << 8) | b[3]);
   uint32_t ts = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-  /* Symmetric RTP (RFC 4961): answer to where the media comes from. */
-  if (!e->have_remote || e->remote.sin_addr.s_addr != from->sin_addr.s_addr || e->remote.sin_port != from->sin_port) {
-    e->remote = *from;
-    e->have_remote = 1;
-    engine_event *ev = media_event(EV_REMOTE);
-    if (ev) {
-      inet_ntop(AF_INET, &from->sin_addr, ev->address, sizeof ev->address);
-      ev->port = ntohs(from->sin_port);
-      media_post(e, ev);
-    }
-  }
-  e->st.remote_ssrc = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+  uint32_t ssrc = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+  if (!from_far_end(e, from, ssrc, is_audio || is_event)) return;
+  e->st.remote_ssrc = ssrc;
   e->st.have_remote_ssrc = 1;
   track(e, seq);
   if (is_event) { /* RFC 4733 events are read in JavaScript: rare, and not timed */
