@@ -3,6 +3,12 @@
  * sample leaving ALSA, on a real-time paced virtual device (JACK dummy
  * driver + ALSA jack plugin). Prints figures; asserts nothing.
  *
+ * Then ring onset on the phone: the firmware's Phone (controller, SIP agent,
+ * journal) registered on the lab exchange, an emergency INVITE from sipp, timed
+ * from the INVITE arriving on the phone's WebSocket to the first ring sample
+ * leaving ALSA; RING_ONSET_RUNS of each journal mode (bench/journal-modes.ts),
+ * interleaved. RING_ONSET_RUNS=0 skips it.
+ *
  *   npm run bench:ring
  */
 import { AlsaCapture } from "../audio/alsa-capture.ts";
@@ -11,7 +17,13 @@ import { AlsaPlayback } from "../audio/alsa-playback.ts";
 import { SILENCE } from "../audio/frame-source.ts";
 import { ToneSource } from "../audio/tone-source.ts";
 import { CADENCES, type Cadence } from "../firmware/alerting/cadences.ts";
+import { Phone } from "../firmware/app/phone.ts";
+import { startLabExchange } from "../server/kamailio/lab-exchange.ts";
+import { PhoneAgent } from "../sip/phone-agent.ts";
+import { runSipp } from "../test/support/sipp.ts";
+import { cancelScenario } from "../test/support/sipp-scenarios.ts";
 import { startJackRig } from "./jack-rig.ts";
+import { journalModes } from "./journal-modes.ts";
 
 const RATE = Number(process.env.RING_RATE ?? 8000);
 const FRAME_MS = Number(process.env.RING_FRAME_MS ?? 20);
@@ -21,7 +33,8 @@ const ALSA = {
   bufferUs: Number(process.env.RING_BUFFER_US ?? 60_000),
 };
 const TAP_FRAME = 8; // 1 ms frames from the tap
-const now = () => Number(process.hrtime.bigint()) / 1e6;
+// The clock of the SIP agent's wire tap.
+const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function stats(xs: number[]) {
@@ -94,6 +107,58 @@ async function measure(player: AlsaPlayback | AlsaNativePlayback, cold: boolean)
   return t1 - t0;
 }
 
+/** INVITE in on the phone's WebSocket → first ring sample, per journal mode. */
+async function ringOnset(runs: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (runs <= 0) return out;
+  const ex = await startLabExchange();
+  ex.table.bind("112", "2001");
+  const journal = journalModes();
+  let mode = journal.modes[0] as (typeof journal.modes)[number];
+  let inviteAt = 0;
+  const agent = new PhoneAgent({
+    server: ex.wsUrl,
+    user: "2001",
+    wireTap: (dir, msg, at) => {
+      if (dir === "in" && msg.startsWith("INVITE ")) inviteAt = at;
+    },
+  });
+  const ringer = makePlayer({ idleCloseMs: Number.POSITIVE_INFINITY });
+  ringer.on("error", (e) => console.error(e.message));
+  const phone = new Phone({ agent, ringer, journal: { append: (r) => mode.sink.append(r) } });
+  phone.start();
+  for (let t = 0; !phone.state.registered; t += 20) {
+    if (t > 10_000) throw new Error("the phone did not register");
+    await sleep(20);
+  }
+  // As the firmware runs it: the ringer is open before the first call.
+  ringer.play(SILENCE);
+  await sleep(500);
+  for (let i = 0; i < runs * journal.modes.length; i++) {
+    mode = journal.modes[i % journal.modes.length] as typeof mode;
+    inviteAt = 0;
+    const heard = new Promise<number>((r) => {
+      waiting = r;
+    });
+    const caller = runSipp({
+      xml: cancelScenario({ from: "3001", to: "112", afterMs: 300 }),
+      target: `${ex.host}:${ex.udpPort}`,
+    });
+    const t1 = await Promise.race([heard, sleep(3000).then(() => Number.NaN)]);
+    waiting = undefined;
+    const xs = out.get(mode.name) ?? [];
+    xs.push(inviteAt ? t1 - inviteAt : Number.NaN);
+    out.set(mode.name, xs);
+    await caller;
+    for (let t = 0; phone.state.phase.kind !== "idle" && t < 3000; t += 10) await sleep(10);
+    await sleep(150 + Math.random() * 100);
+  }
+  await phone.stop();
+  await ex.stop();
+  await journal.close();
+  return out;
+}
+
 const warm: number[] = [];
 const ringer = makePlayer({ idleCloseMs: 60_000 });
 ringer.on("error", (e) => console.error(e.message));
@@ -112,6 +177,10 @@ for (let i = 0; i < 10; i++) {
   cold.push(await measure(p, true));
   await sleep(200);
 }
+
+const ONSET_RUNS = Number(process.env.RING_ONSET_RUNS ?? 10);
+const onset = await ringOnset(ONSET_RUNS);
+
 await tap.stop();
 rig.stop();
 
@@ -126,6 +195,13 @@ console.log(
 console.log(
   `  device closed (opened by play):         ${fmt(stats(cold.filter(Number.isFinite)))}`,
 );
+for (const [name, xs] of onset)
+  console.log(
+    `  ring onset on the phone, INVITE in → first ring sample, ${name}: ${fmt(stats(xs.filter(Number.isFinite)))}` +
+      (xs.some((x) => !Number.isFinite(x))
+        ? ` (${xs.filter((x) => !Number.isFinite(x)).length} lost)`
+        : ""),
+  );
 console.log(
   `  lost measurements: ${warm.filter((x) => !Number.isFinite(x)).length + cold.filter((x) => !Number.isFinite(x)).length}`,
 );
