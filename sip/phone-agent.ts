@@ -53,8 +53,6 @@ export interface PhoneAgentOptions {
   registerExpires?: number;
   /** Media: the address in our SDP (default: the local address of the exchange connection). */
   media?: Partial<RtpMediaOptions>;
-  /** Hosts whose requests count as the trusted exchange (default: the exchange's host). */
-  trustedHosts?: string[];
   noAnswerTimeoutS?: number;
   /** RFC 4028 session interval we ask for and offer (default 1800 s). */
   sessionExpiresS?: number;
@@ -72,7 +70,11 @@ export interface IncomingCall {
   alertInfo: string[];
   priority?: string;
   resourcePriority: string[];
-  /** Came from the exchange over our registered connection. */
+  /**
+   * Came over the verified connection to the configured exchange (a wss://
+   * connection whose certificate and host name were checked, or the lab's
+   * ws://), whatever its Via says.
+   */
   trusted: boolean;
   sipCallId: string;
 }
@@ -116,13 +118,11 @@ export class PhoneAgent extends EventEmitter<{
   private incomingSeq = 0;
   private readonly bootId = Date.now().toString(36);
   private readonly domain: string;
-  private readonly trusted: string[];
 
   constructor(private readonly o: PhoneAgentOptions) {
     super();
     const host = new URL(o.server).hostname;
     this.domain = o.domain ?? host;
-    this.trusted = (o.trustedHosts ?? [host]).map((h) => h.toLowerCase());
     const uri = UserAgent.makeURI(`sip:${o.user}@${this.domain}`);
     if (!uri) throw new Error(`cannot make a SIP URI of user "${o.user}" at "${this.domain}"`);
     const log = o.log ?? (() => {});
@@ -185,6 +185,12 @@ export class PhoneAgent extends EventEmitter<{
     await this.ua.stop().catch(() => {});
   }
 
+  /** Whether the exchange connection is verified (see WsTransport.verified). */
+  connectionVerified(): boolean {
+    const t = this.ua.transport as unknown as { verified?: boolean } | undefined;
+    return t?.verified === true;
+  }
+
   private mediaAddress(): string {
     if (this.o.media?.address) return this.o.media.address;
     // The address this phone uses to reach the exchange is the one the far end can reach.
@@ -201,6 +207,7 @@ export class PhoneAgent extends EventEmitter<{
         const id = this.idOf(session);
         if (!id) return;
         rtp.on("dtmf", (d) => this.emit("dtmf", id, d));
+        rtp.on("inactive", () => this.endDeadCall(id));
         this.emit("media", id, rtp);
       },
     });
@@ -258,8 +265,6 @@ export class PhoneAgent extends EventEmitter<{
       },
     };
     this.watch(callId, rec);
-    const via = req.getHeader("Via") ?? "";
-    const viaHost = /SIP\/2\.0\/\S+\s+([^;:\s]+|\[[^\]]+\])/i.exec(via)?.[1]?.toLowerCase() ?? "";
     const from = req.from;
     this.emit("incoming", {
       callId,
@@ -270,7 +275,11 @@ export class PhoneAgent extends EventEmitter<{
         priority: req.getHeader("Priority") as string,
       }),
       resourcePriority: req.getHeaders("Resource-Priority"),
-      trusted: this.trusted.includes(viaHost.replace(/^\[|\]$/g, "")),
+      // Trust by connection, never by header text: the phone opens no SIP port,
+      // so every request came over this transport, and the exchange strips any
+      // mark a client sent (server/kamailio/deskphone-exchange.cfg). A Via names
+      // whatever the exchange writes (its IP address, an IPv6 literal, a host).
+      trusted: this.connectionVerified(),
       sipCallId: req.callId,
     });
   }
@@ -313,16 +322,28 @@ export class PhoneAgent extends EventEmitter<{
       .catch(() => {});
   }
 
+  /**
+   * 200 OK with our SDP answer. Resolves once it went out; rejects with the
+   * reason when the call cannot be answered (gone, cancelled, SDP refused).
+   */
   answer(callId: string): Promise<void> {
     const rec = this.calls.get(callId);
-    if (!(rec?.session instanceof Invitation)) return Promise.resolve();
+    if (!(rec?.session instanceof Invitation)) {
+      return Promise.reject(new Error(`call ${callId} is gone`));
+    }
     rec.answered = true;
     const extraHeaders = rec.timer?.answerHeaders ?? [];
     return rec.session.accept({ extraHeaders }).catch((e: Error) => {
       this.o.log?.("warn", `answering ${callId} failed: ${e.message}`);
+      throw e;
     });
   }
 
+  /**
+   * The far end went silent (no RTP, no RTCP for the media's inactivity
+   * timeout): the call is dead, so it is ended with a BYE saying why
+   * (RFC 3326 Reason) and reported as ended by the network.
+   */
   private timerOptions() {
     return {
       expiresS: this.o.sessionExpiresS ?? DEFAULT_SESSION_EXPIRES_S,
@@ -342,6 +363,14 @@ export class PhoneAgent extends EventEmitter<{
         this.emit("remote-ended", callId, "session-expired", undefined);
       },
     });
+  }
+
+  private endDeadCall(callId: string): void {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.session.state !== SessionState.Established) return;
+    this.o.log?.("warn", `call ${callId}: no media from the far end; ending it`);
+    this.hangUp(callId, 'SIP ;cause=408 ;text="Media inactivity"');
+    this.emit("remote-ended", callId, "media-timeout", undefined);
   }
 
   /**

@@ -40,6 +40,8 @@ export interface RtpMediaOptions {
   codecs?: ("pcmu" | "pcma")[];
   telephoneEventPt?: number;
   jitter?: RtpSessionOptions["jitter"];
+  /** A far end silent this long (no RTP, no RTCP) makes the media report "inactive". */
+  inactivityMs?: number;
   /** How a call's media is opened (default: an RtpSession in this thread). */
   openMedia?: OpenCallMedia;
   /** Called once the call's media exists. */
@@ -89,6 +91,7 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
       localAddress: this.o.bindAddress ?? this.o.address,
       ...(this.o.portRange && { portRange: this.o.portRange }),
       ...(this.o.jitter && { jitter: this.o.jitter }),
+      ...(this.o.inactivityMs && { inactivityMs: this.o.inactivityMs }),
     }).then((rtp) => {
       if (this.closed) {
         rtp.close();

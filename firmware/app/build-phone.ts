@@ -60,6 +60,7 @@ export function buildPhone(
     media: {
       ...(threaded && { openMedia: (m) => CallMediaThread.open(m) }),
       portRange: c.audio.rtpPorts,
+      inactivityMs: c.audio.mediaTimeoutS * 1000,
       ...(c.audio.mediaAddress && { address: c.audio.mediaAddress }),
     },
     log: o.log,

@@ -34,6 +34,8 @@ export interface PhoneConfig {
     callMediaThread: boolean;
     rtpPorts: [number, number];
     mediaAddress?: string;
+    /** A call with no RTP and no RTCP from the far end this long is ended (s). */
+    mediaTimeoutS: number;
   };
   hal: HalConfig;
   alerting: AlertConfig;
@@ -49,6 +51,7 @@ export const DEFAULTS = {
     rate,
   }),
   ringerVolumeDb: -6,
+  mediaTimeoutS: 30,
   rtpPorts: [16384, 32766] as [number, number],
   registerExpires: 300,
   interDigitMs: 4000,
@@ -259,6 +262,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
     "callMediaThread",
     "rtpPorts",
     "mediaAddress",
+    "mediaTimeoutS",
   ]);
   let rtpPorts = DEFAULTS.rtpPorts;
   if (au.rtpPorts !== undefined) {
@@ -326,6 +330,7 @@ export function validateConfig(doc: unknown, baseDir = "."): ConfigResult {
       callMediaThread: r.boolean(au, "audio", "callMediaThread", true),
       rtpPorts,
       ...(mediaAddress && { mediaAddress }),
+      mediaTimeoutS: r.number(au, "audio", "mediaTimeoutS", 1, 3600, DEFAULTS.mediaTimeoutS),
     },
     hal,
     alerting: alerting.ok ? alerting.config : parseAlertConfigDefault(),

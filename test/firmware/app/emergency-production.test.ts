@@ -1,0 +1,289 @@
+/**
+ * The emergency path in the production shape (issue 11): the firmware's own
+ * composition (buildPhone: controller, SIP agent, journal on disk, the native
+ * call-media thread on devices exclusive like hardware) registered with digest
+ * auth over wss:// to a Kamailio named by host name ("localhost", a test CA's
+ * certificate for DNS:localhost only). Callers are our SIP agents over the
+ * same exchange. Each test names the rule of issue 11 it checks.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nativeCallMedia } from "../../../audio/call-media-thread.ts";
+import { type BuiltPhone, buildPhone } from "../../../firmware/app/build-phone.ts";
+import { validateConfig } from "../../../firmware/app/config.ts";
+import type { StoredRecord } from "../../../firmware/app/journal.ts";
+import type { PhoneState } from "../../../firmware/controller/state.ts";
+import { MockHandset } from "../../../hal/mock.ts";
+import {
+  freePort,
+  type LabExchange,
+  startLabExchange,
+} from "../../../server/kamailio/lab-exchange.ts";
+import { type IncomingCall, PhoneAgent, type PhoneAgentOptions } from "../../../sip/phone-agent.ts";
+import { type AlsaLab, alsaLab } from "../../support/alsa-lab.ts";
+import { createTestCa, type TestCa } from "../../support/test-ca.ts";
+
+const native = nativeCallMedia() !== undefined;
+let ca: TestCa;
+let ex: LabExchange;
+let lab: AlsaLab;
+let dir: string;
+const stops: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  ca = createTestCa();
+  ex = await startLabExchange({ tls: { cert: ca.cert, key: ca.key }, auth: true });
+  lab = alsaLab({ exclusive: true });
+  // The media thread opens ALSA in this process: the lab's config must be the process's.
+  process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
+  dir = mkdtempSync(join(tmpdir(), "deskphone-prod-"));
+  ex.table.bind("112", "2001");
+  ex.table.bind("113", "2003");
+}, 30_000);
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+  await ex?.stop();
+  lab?.cleanup();
+  ca?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface FirmwarePhone {
+  built: BuiltPhone;
+  handset: MockHandset;
+  logs: string[];
+  journalPath: string;
+  onDisk(): StoredRecord[];
+  waitFor(what: string, test: (s: PhoneState) => boolean, ms?: number): Promise<PhoneState>;
+}
+
+/** A phone as `deskphone run` builds it, from a config document. */
+async function firmwarePhone(
+  user: string,
+  o: { exchange?: Record<string, unknown>; audio?: Record<string, unknown> } = {},
+): Promise<FirmwarePhone> {
+  ex.table.setSubscriber(user, `pw-${user}`);
+  const journalPath = join(dir, `${user}.jsonl`);
+  const doc = {
+    account: { user, password: `pw-${user}` },
+    exchange: { url: ex.wssUrl("localhost"), caFile: ca.caFile, ...o.exchange },
+    audio: {
+      ringer: { device: "ringer", rate: 48000 },
+      earpiece: { device: "hw-earpiece", rate: 8000 },
+      microphone: { device: "hw-mic", rate: 8000 },
+      callMediaThread: true,
+      ...o.audio,
+    },
+    journal: { path: journalPath },
+  };
+  const c = validateConfig(doc);
+  if (!c.ok) throw new Error(JSON.stringify(c.errors));
+  const logs: string[] = [...c.warnings.map((w) => `config ${w}`)];
+  const handset = new MockHandset();
+  const built = buildPhone(c.config, handset, {
+    log: (level, m) => logs.push(`${level} ${m}`),
+    env: lab.env,
+  });
+  stops.push(() => built.stop());
+  const phone = built.phone;
+  const waitFor: FirmwarePhone["waitFor"] = (what, test, ms = 10_000) =>
+    new Promise((resolve, reject) => {
+      if (test(phone.state)) return resolve(phone.state);
+      const timer = setTimeout(() => {
+        phone.off("state", check);
+        reject(new Error(`${user}: not ${what} in ${ms} ms:\n${logs.slice(-12).join("\n")}`));
+      }, ms);
+      const check = (s: PhoneState) => {
+        if (!test(s)) return;
+        clearTimeout(timer);
+        phone.off("state", check);
+        resolve(s);
+      };
+      phone.on("state", check);
+    });
+  phone.start();
+  await waitFor("registered", (s) => s.registered);
+  const onDisk = () =>
+    readFileSync(journalPath, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as StoredRecord);
+  return { built, handset, logs, journalPath, onDisk, waitFor };
+}
+
+/** A caller: one of our agents, with its password, over wss://localhost. */
+async function caller(user: string, o: Partial<PhoneAgentOptions> = {}): Promise<PhoneAgent> {
+  ex.table.setSubscriber(user, `pw-${user}`);
+  const a = new PhoneAgent({
+    server: ex.wssUrl("localhost"),
+    user,
+    password: `pw-${user}`,
+    tls: { caFile: ca.caFile, rejectUnauthorized: true },
+    ...o,
+  });
+  stops.push(() => a.stop());
+  await new Promise<void>((resolve) => {
+    a.on("registration", (s) => s === "registered" && resolve());
+    a.start();
+  });
+  return a;
+}
+
+function holdUdpPort(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket("udp4");
+    sock.once("error", reject);
+    sock.bind(port, "127.0.0.1", () => resolve(sock));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ended = (a: PhoneAgent, id: string) =>
+  new Promise<string>((r) => a.on("remote-ended", (c, cause) => c === id && r(cause)));
+
+describe.skipIf(!native)(
+  "the emergency path in the production shape (skipped only when native/call-media is not built)",
+  () => {
+    it("trust by connection: an emergency over wss://localhost rings as an emergency (Via names 127.0.0.1)", async () => {
+      const p = await firmwarePhone("2001");
+      const c = await caller("3001");
+      c.dial("e-1", "112");
+      const s = await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      expect(s.phase.kind === "ringing" && s.phase.call.alertClass.name).toBe("emergency");
+      expect(s.out.ringer).toEqual({ cadence: "emergency", level: "full" });
+      expect(p.handset.leds.pattern("emergency")).toMatchObject({ kind: "blink" });
+      // The record is on disk once the journal synced (write-ahead, fsync batched).
+      await p.built.journal.synced();
+      expect(p.onDisk()).toContainEqual(
+        expect.objectContaining({ event: "rung", alertClass: "emergency", emergency: true }),
+      );
+      c.hangUp("e-1");
+      await p.waitFor("idle", (x) => x.phase.kind === "idle");
+      p.handset.keypad.press("ack");
+    }, 30_000);
+
+    it("a second emergency during an emergency waits (180, never 486); a flash takes it", async () => {
+      const p = await firmwarePhone("2003");
+      const [c1, c2] = [await caller("3011"), await caller("3012")];
+      c1.dial("e-1", "113");
+      await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      const answered1 = new Promise<void>((r) => c1.once("remote-answered", () => r()));
+      p.handset.lift();
+      await answered1;
+      const ringing2 = new Promise<void>((r) => c2.once("remote-ringing", () => r()));
+      const refused2 = new Promise<string>((r) =>
+        c2.once("remote-ended", (_id, cause, code) => r(`${cause} ${code}`)),
+      );
+      c2.dial("e-2", "113");
+      const first = await Promise.race([ringing2.then(() => "ringing"), refused2]);
+      expect(first).toBe("ringing");
+      const s = await p.waitFor("an emergency waiting", (x) =>
+        Boolean(x.phase.kind === "talking" && x.phase.waiting),
+      );
+      expect(s.out.tone).toBe("emergency-waiting");
+      const answered2 = new Promise<void>((r) => c2.once("remote-answered", () => r()));
+      p.handset.flash();
+      await answered2;
+      await p.waitFor("the second answered", (x) =>
+        Boolean(x.phase.kind === "talking" && x.phase.held && !x.phase.call.answering),
+      );
+      await p.built.journal.synced();
+      const outcomes = p.onDisk().filter((r) => r.outcome);
+      expect(outcomes.map((r) => r.event)).toEqual(["answered", "answered"]);
+      expect(outcomes[1]?.reason).toBe("call waiting taken by hook flash");
+      c1.hangUp("e-1");
+      c2.hangUp("e-2");
+      await p.waitFor("both ended", (x) => x.phase.kind === "hungUp");
+      p.handset.replace();
+    }, 30_000);
+
+    it("a far end gone silent is ended by media inactivity, journalled with the reason", async () => {
+      const p = await firmwarePhone("2004", { audio: { mediaTimeoutS: 2 } });
+      // This caller's media sends nothing (no microphone attached): a vanished far end.
+      const c = await caller("3021");
+      c.dial("n-1", "2004");
+      await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      const byCaller = ended(c, "n-1");
+      p.handset.lift();
+      const t0 = Date.now();
+      expect(await byCaller).toBe("bye");
+      const after = Date.now() - t0;
+      expect(after).toBeGreaterThan(1500);
+      await p.waitFor("hung up", (x) => x.phase.kind === "hungUp");
+      await p.built.journal.synced();
+      expect(p.onDisk()).toContainEqual(
+        expect.objectContaining({ event: "ended", reason: "media-timeout" }),
+      );
+      p.handset.replace();
+    }, 30_000);
+
+    it("a failed answer is journalled as failed, never as answered", async () => {
+      ex.table.bind("115", "2006");
+      // The phone's RTP port range is one pair, and something else holds it: the answer
+      // cannot be made (sip.js then refuses the call with 480).
+      const port = (await freePort("udp")) & ~1;
+      const blockers = await Promise.all([port, port + 1].map(holdUdpPort));
+      stops.push(async () => {
+        for (const b of blockers) b.close();
+      });
+      const p = await firmwarePhone("2006", { audio: { rtpPorts: [port, port + 1] } });
+      const c = await caller("3041");
+      c.dial("e-1", "115");
+      await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      p.handset.lift();
+      await p.waitFor("the answer failed", (x) => x.phase.kind === "hungUp");
+      await p.built.journal.synced();
+      const closing = p.onDisk().filter((r) => r.outcome);
+      expect(closing).toEqual([expect.objectContaining({ event: "failed", emergency: true })]);
+      expect(closing[0]?.reason).toMatch(/answer/);
+      p.handset.replace();
+    }, 30_000);
+
+    it("an exchange not verified (wss without a CA, checks off) is not trusted: the emergency rings as normal", async () => {
+      ex.table.bind("114", "2005");
+      const p = await firmwarePhone("2005", {
+        exchange: { caFile: undefined, rejectUnauthorized: false },
+      });
+      expect(p.logs.join("\n")).toMatch(/rejectUnauthorized is false/);
+      const c = await caller("3031");
+      c.dial("e-1", "114");
+      const s = await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      expect(s.phase.kind === "ringing" && s.phase.call.alertClass.name).toBe("normal");
+      c.hangUp("e-1");
+      await p.waitFor("idle", (x) => x.phase.kind === "idle");
+    }, 30_000);
+  },
+);
+
+describe("trust by connection on the IPv6 loopback", () => {
+  it("an emergency from an exchange on [::1] (Via [::1]) is marked trusted", async () => {
+    const ex6 = await startLabExchange({ host: "::1" });
+    stops.push(() => ex6.stop());
+    ex6.table.bind("112", "2101");
+    const agent = (user: string) => {
+      // Signalling over IPv6; RTP stays on IPv4 (audio/ binds udp4 sockets only).
+      const a = new PhoneAgent({ server: ex6.wsUrl, user, media: { address: "127.0.0.1" } });
+      stops.push(() => a.stop());
+      return a;
+    };
+    const callee = agent("2101");
+    const from = agent("3101");
+    const registered = (a: PhoneAgent) =>
+      new Promise<void>((r) => {
+        a.on("registration", (s) => s === "registered" && r());
+        a.start();
+      });
+    await Promise.all([registered(callee), registered(from)]);
+    const incoming = new Promise<IncomingCall>((r) => callee.once("incoming", r));
+    from.dial("e-1", "112");
+    const inv = await incoming;
+    expect(inv.trusted).toBe(true);
+    expect(inv.priority).toBe("emergency");
+    expect(inv.alertInfo.length).toBeGreaterThan(0);
+    callee.reject(inv.callId, 486);
+    await sleep(100);
+  }, 30_000);
+});
