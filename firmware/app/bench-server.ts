@@ -1,8 +1,9 @@
 /**
- * Bench mode's HTTP server on 127.0.0.1: the virtual handset page and a JSON
- * control API (docs/bench.md). One server can show several phones (the demo).
+ * Bench mode's HTTP server: the virtual handset page and a JSON control API
+ * (docs/bench.md). One server can show several phones (the demo). Every
+ * request passes the bench guard first (Host, Origin, token; bench-guard.ts).
  *
- *   GET  /                         the page
+ *   GET  /                         the page (/?token=T once, when a token is needed)
  *   GET  /api/phones               ["2001", …]
  *   GET  /api/state                the first phone's state   (/api/phones/USER/state)
  *   POST /api/hook   {"offHook": true}                        (/api/phones/USER/hook)
@@ -14,7 +15,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { MockHandset } from "../../hal/mock.ts";
 import type { PhoneAgent } from "../../sip/phone-agent.ts";
+import { BenchGuard, HttpError, isLoopback, requireJson } from "./bench-guard.ts";
 import { BENCH_PAGE } from "./bench-page.ts";
+import type { Log } from "./build-phone.ts";
 import type { Phone } from "./phone.ts";
 import { phoneView } from "./phone-view.ts";
 
@@ -27,30 +30,46 @@ export interface BenchPhone {
 }
 
 export interface BenchServer {
+  /** The server's base URL (the API is under api/). */
   url: string;
+  /** What to open in a browser: the base URL, with ?token=… when a token is needed. */
+  pageUrl: string;
+  /** The token clients must present (Authorization: Bearer), if one is needed. */
+  token: string | undefined;
+  /** The token was generated at start (no bench.token was configured). */
+  tokenGenerated: boolean;
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+export interface BenchServerOptions {
+  /** bench.token: required from every client; generated when listening beyond loopback without one. */
+  token?: string;
+  log?: Log;
 }
 
+/** The largest request body read (docs/bench.md: 413 past 4 KiB). */
+export const MAX_BODY = 4096;
+/** A refused body is still read (and thrown away) up to this much, so the client sees the answer. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
 function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  requireJson(req);
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > MAX_BODY) throw new HttpError(413, "request body over 4 KiB");
   return new Promise((resolve, reject) => {
-    let body = "";
-    req.on("data", (d) => {
-      body += d;
-      if (body.length > 4096) {
-        reject(new HttpError(413, "request body over 4 KiB"));
-        req.destroy();
-      }
-    });
-    req.on("end", () => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (d: Buffer) => {
+      size += d.length;
+      if (size <= MAX_BODY) return void chunks.push(d);
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.pause();
+      reject(new HttpError(413, "request body over 4 KiB"));
+    };
+    const onEnd = () => {
+      const body = Buffer.concat(chunks).toString("utf8");
       if (!body.trim()) return resolve({});
       try {
         const v = JSON.parse(body);
@@ -60,8 +79,49 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
       } catch {
         reject(new HttpError(400, "the body must be a JSON object"));
       }
-    });
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
   });
+}
+
+/**
+ * Answers a refusal. When the request's body is still arriving, the answer is
+ * written whole first and the rest of the body read and thrown away (bounded);
+ * the connection closes only then. Closing with unread bytes would make the
+ * kernel send a TCP reset, and the client could lose the answer with it.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, e: Error): void {
+  const status = e instanceof HttpError ? e.status : 500;
+  const body = JSON.stringify({ error: e.message });
+  if (res.headersSent) return void res.end();
+  const headers: Record<string, string | number> = {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    ...(e instanceof HttpError ? e.headers : {}),
+  };
+  if (req.complete) {
+    res.writeHead(status, headers);
+    return void res.end(body);
+  }
+  res.writeHead(status, { ...headers, connection: "close" });
+  res.write(body);
+  let drained = 0;
+  const giveUp = setTimeout(() => req.destroy(), DRAIN_MAX_MS);
+  req.removeAllListeners("data");
+  req.on("data", (d: Buffer) => {
+    drained += d.length;
+    if (drained > DRAIN_MAX_BYTES) {
+      clearTimeout(giveUp);
+      req.destroy();
+    }
+  });
+  req.on("end", () => {
+    clearTimeout(giveUp);
+    res.end();
+  });
+  req.on("close", () => clearTimeout(giveUp));
+  req.resume();
 }
 
 const KEYS = /^[0-9*#]{1,32}$/;
@@ -70,6 +130,7 @@ export function startBenchServer(
   phones: BenchPhone[],
   host: string,
   port: number,
+  o: BenchServerOptions = {},
 ): Promise<BenchServer> {
   const byUser = new Map(phones.map((p) => [p.user, p]));
   const clients = new Set<ServerResponse>();
@@ -87,8 +148,16 @@ export function startBenchServer(
     b.agent.on("registration", () => push(b));
   }
 
+  let guard: BenchGuard | undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://bench");
+    if (!guard) throw new HttpError(503, "starting");
+    guard.check(req, url);
+    if (guard.tokenInQuery(req, url)) {
+      // The token leaves the address bar and history; the page's requests carry the cookie.
+      res.writeHead(303, { location: "/", "set-cookie": guard.setCookie() });
+      return res.end();
+    }
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -139,19 +208,26 @@ export function startBenchServer(
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((e: Error) => {
-      const status = e instanceof HttpError ? e.status : 500;
-      if (!res.headersSent) res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: e.message }));
-    });
+    handle(req, res).catch((e: Error) => refuse(req, res, e));
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
       const addr = server.address();
       const p = typeof addr === "object" && addr ? addr.port : port;
+      const g = new BenchGuard({ host, port: p, ...(o.token && { token: o.token }) });
+      guard = g;
+      if (!isLoopback(host))
+        o.log?.(
+          "warn",
+          `bench: listening on ${host}:${p}, beyond loopback: anyone who can reach it and holds the token can use this phone${g.generated ? " (token generated for this run; set bench.token to keep one)" : ""}`,
+        );
+      const url = `http://${host.includes(":") ? `[${host}]` : host}:${p}/`;
       resolve({
-        url: `http://${host}:${p}/`,
+        url,
+        pageUrl: g.token ? `${url}?token=${encodeURIComponent(g.token)}` : url,
+        token: g.token,
+        tokenGenerated: g.generated,
         close: () =>
           new Promise((r) => {
             for (const c of clients) c.end();

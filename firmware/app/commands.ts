@@ -7,11 +7,11 @@ import { systemClock } from "../../hal/contracts.ts";
 import { LedAnimator } from "../../hal/led-animator.ts";
 import { MockHandset } from "../../hal/mock.ts";
 import { CADENCES, type Cadence } from "../alerting/cadences.ts";
-import { startBenchServer } from "./bench-server.ts";
-import { buildPhone, type Log } from "./build-phone.ts";
+import { type BenchServer, startBenchServer } from "./bench-server.ts";
+import { type BuiltPhone, buildPhone, type Handset, type Log } from "./build-phone.ts";
 import type { CliIO } from "./classify-alert.ts";
 import { loadConfig, type PhoneConfig } from "./config.ts";
-import { buildHandset } from "./handset-config.ts";
+import { buildHandset, type HandsetDeps } from "./handset-config.ts";
 import { SystemdNotifier } from "./systemd-notify.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/deskphone/config.yaml";
@@ -84,38 +84,69 @@ answers. Under systemd (Type=notify) it reports READY once registered (or after
 priorities.
 `;
 
-async function runPhone(argv: string[], io: CliIO, bench: boolean): Promise<number> {
-  const usage = bench ? BENCH_USAGE : RUN_USAGE;
-  const a = args(argv, usage, io, bench ? { listen: { type: "string" } } : {});
-  if (!a) return 2;
-  if (a.values.help) {
-    io.out(usage);
-    return 0;
-  }
-  const path = (a.values.config as string | undefined) ?? DEFAULT_CONFIG_PATH;
-  const c = load(path, io);
-  if (!c) return 2;
-  const log = journaldLog(io);
+/** A phone started by `run` or `bench`, until stop(). */
+export interface RunningPhone {
+  built: BuiltPhone;
+  handset: Handset;
+  /** "degraded: hook switch unreadable: …" when a handset part could not be read. */
+  degraded: string | undefined;
+  server: BenchServer | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Log;
+  io: CliIO;
+  /** Bench mode: the mock handset, driven through the bench server. */
+  bench?: { listen: string };
+  /** NOTIFY_SOCKET, WATCHDOG_USEC (the process's own by default). */
+  env?: NodeJS.ProcessEnv;
+  handsetDeps?: HandsetDeps;
+}
+
+/**
+ * Builds and starts the phone as `run` and `bench` do. A handset part that
+ * cannot be read does not stop the start (the phone can still ring and light
+ * its LEDs), but it is loud: an error in the log, systemd's STATUS begins with
+ * "degraded: …" for as long as the phone runs, and the status LED blinks the
+ * degraded pattern (firmware/controller/outputs.ts).
+ */
+export async function startPhone(c: PhoneConfig, o: StartOptions): Promise<RunningPhone> {
+  const { log, io } = o;
   const mock = new MockHandset();
-  const useHardware = !bench && (c.hal.backend !== "mock" || c.hal.i2c !== undefined);
-  const handset = useHardware ? await buildHandset(c.hal, log) : mock;
-  if (!bench && !useHardware) {
+  const useHardware = !o.bench && (c.hal.backend !== "mock" || c.hal.i2c !== undefined);
+  const hw = useHardware ? await buildHandset(c.hal, log, o.handsetDeps) : undefined;
+  const handset: Handset = hw ?? mock;
+  if (!o.bench && !useHardware) {
     log("warn", "hal.backend is mock: no hook switch or keypad is read (docs/wiring.md)");
   }
-  const built = buildPhone(c, handset, { log });
-  const notifier = new SystemdNotifier();
+  const degraded = hw?.problems.length ? `degraded: ${hw.problems.join("; ")}` : undefined;
+  if (degraded) {
+    log(
+      "error",
+      `handset ${degraded}. The phone runs on (it registers, rings and lights its LEDs) but what is listed above does not work; the status LED blinks twice every 2 s until it is fixed (docs/wiring.md)`,
+    );
+  }
+  const built = buildPhone(c, handset, { log, degraded: degraded !== undefined });
+  const notifier = new SystemdNotifier(o.env);
+  // Every STATUS says degraded first, so `systemctl status` never shows a plain "registered".
+  const status = (s: string) => (degraded ? `${degraded}; ${s}` : s);
+  if (degraded) notifier.status(degraded);
   built.agent.on("registration", (state, why) => {
     log(state === "registered" ? "info" : "warn", `registration: ${state} (${why})`);
-    notifier.status(`${state}: ${why}`);
-    if (state === "registered") notifier.ready(`registered as ${c.account.user}`);
+    notifier.status(status(`${state}: ${why}`));
+    if (state === "registered") notifier.ready(status(`registered as ${c.account.user}`));
   });
-  const readyAnyway = setTimeout(() => notifier.ready("not registered yet; running"), 30_000);
+  const readyAnyway = setTimeout(
+    () => notifier.ready(status("not registered yet; running")),
+    30_000,
+  );
   readyAnyway.unref();
   notifier.startWatchdog();
   built.phone.start();
-  let server: Awaited<ReturnType<typeof startBenchServer>> | undefined;
-  if (bench) {
-    const listen = (a.values.listen as string | undefined) ?? c.bench.listen;
+  let server: BenchServer | undefined;
+  if (o.bench) {
+    const listen = o.bench.listen;
     const [host, port] = [
       listen.slice(0, listen.lastIndexOf(":")),
       Number(listen.slice(listen.lastIndexOf(":") + 1)),
@@ -132,17 +163,53 @@ async function runPhone(argv: string[], io: CliIO, bench: boolean): Promise<numb
       ],
       host,
       port,
+      { log, ...(c.bench.token && { token: c.bench.token }) },
     );
     io.out(`deskphone bench: ${server.url}\n`);
+    if (server.tokenGenerated)
+      io.out(
+        `deskphone bench: token ${server.token} (for this run; set bench.token to keep one): open ${server.pageUrl}; API clients send "Authorization: Bearer TOKEN"\n`,
+      );
+    else if (server.token)
+      io.out(
+        `deskphone bench: open ${server.url}?token=<bench.token>; API clients send "Authorization: Bearer <bench.token>"\n`,
+      );
   }
+  return {
+    built,
+    handset,
+    degraded,
+    server,
+    async stop() {
+      notifier.stop();
+      clearTimeout(readyAnyway);
+      await server?.close();
+      await built.stop();
+    },
+  };
+}
+
+async function runPhone(argv: string[], io: CliIO, bench: boolean): Promise<number> {
+  const usage = bench ? BENCH_USAGE : RUN_USAGE;
+  const a = args(argv, usage, io, bench ? { listen: { type: "string" } } : {});
+  if (!a) return 2;
+  if (a.values.help) {
+    io.out(usage);
+    return 0;
+  }
+  const path = (a.values.config as string | undefined) ?? DEFAULT_CONFIG_PATH;
+  const c = load(path, io);
+  if (!c) return 2;
+  const running = await startPhone(c, {
+    log: journaldLog(io),
+    io,
+    ...(bench && { bench: { listen: (a.values.listen as string | undefined) ?? c.bench.listen } }),
+  });
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
-  notifier.stop();
-  clearTimeout(readyAnyway);
-  await server?.close();
-  await built.stop();
+  await running.stop();
   return 0;
 }
 

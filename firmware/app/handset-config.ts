@@ -3,8 +3,9 @@
  * the keypad and the LEDs, and where each is wired (docs/wiring.md). Parsed
  * with path-and-reason errors; built into a Handset at start, where wiring
  * that does not match the hardware (unknown chip label, line used twice or
- * already in use, an I2C address that does not answer) is reported clearly
- * and the part falls back to the mock so the phone keeps working.
+ * already in use, an I2C address that does not answer) is reported clearly:
+ * the part falls back to the mock so the phone still starts, and the phone
+ * reports itself degraded (commands.ts).
  */
 import type { Clock, KeyName, LedName } from "../../hal/contracts.ts";
 import { KEY_NAMES, LED_NAMES, systemClock } from "../../hal/contracts.ts";
@@ -216,16 +217,36 @@ export interface HandsetDeps {
   clock?: Clock;
 }
 
-/** Builds the handset the config describes; parts that fail are logged and replaced by the mock. */
+/** A handset part that was asked for and could not be opened: "hook switch unreadable: <reason>". */
+export type HandsetProblem = string;
+
+/** The built handset; `problems` lists what the config asked for and the hardware would not give. */
+export interface BuiltHandset extends Handset {
+  mock: MockHandset;
+  problems: HandsetProblem[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the handset the config describes. A part that cannot be opened is
+ * logged as an error, listed in `problems` and replaced by the mock, so the
+ * phone still starts (it can still ring and light what works); the caller
+ * reports the phone as degraded (commands.ts: systemd STATUS, the status LED).
+ */
 export async function buildHandset(
   c: HalConfig,
   log: Log,
   deps: HandsetDeps = {},
-): Promise<Handset & { mock: MockHandset; close(): Promise<void> }> {
+): Promise<BuiltHandset> {
   const clock = deps.clock ?? systemClock;
   const mock = new MockHandset(clock);
   const parts: Handset = { hook: mock.hook, keypad: mock.keypad, leds: mock.leds };
   const closers: (() => Promise<void>)[] = [];
+  const problems: HandsetProblem[] = [];
+  const failed = (problem: string, section: string, e: unknown) => {
+    problems.push(`${problem}: ${(e as Error).message}`);
+    log("error", `${section}: ${(e as Error).message}; ${problem} (the mock stands in)`);
+  };
   if (c.backend === "gpio" && c.gpio) {
     const io = deps.gpio ?? linuxGpioIo;
     try {
@@ -246,94 +267,104 @@ export async function buildHandset(
       if (c.gpio.keys && Object.keys(c.gpio.keys).length) parts.keypad = g.keypad;
       if (c.gpio.leds && Object.keys(c.gpio.leds).length) parts.leds = g.leds;
       closers.push(() => g.close());
-      if (c.gpio.matrix) {
+    } catch (e) {
+      // The hook, direct keys and LEDs are one line request on one chip: all or none.
+      failed("hook switch unreadable", "hal.gpio", e);
+    }
+    if (c.gpio.matrix) {
+      try {
         const m = new GpioMatrixKeypad(io, openChip(io, c.gpio.chip), c.gpio.matrix, clock);
         parts.keypad = m;
         closers.push(() => m.close());
+      } catch (e) {
+        failed("keypad unreadable", "hal.gpio.matrix", e);
       }
-    } catch (e) {
-      log(
-        "error",
-        `hal.gpio: ${(e as Error).message}; the handset is not read (mock in its place)`,
-      );
     }
   }
   if (c.backend === "sysfs" && c.gpio) {
+    let Gpio: OnoffGpioClass | undefined;
     try {
-      const Gpio = deps.onoff ?? loadOnoff();
-      const g = c.gpio;
-      const root = deps.sysfsRoot;
-      parts.hook = new SysfsHookSwitch(
-        {
-          chip: g.chip,
-          line: g.hook,
-          activeLow: g.hookActiveLow,
-          ...(root && { root }),
-          ...(c.timing && { timing: c.timing }),
-        },
-        Gpio,
-        clock,
-      );
-      if (g.keys)
-        parts.keypad = new SysfsKeypad(
-          { chip: g.chip, keys: g.keys, ...(root && { root }) },
-          Gpio,
-          clock,
-        );
-      if (g.leds)
-        parts.leds = new SysfsLeds(
-          { chip: g.chip, leds: g.leds, ...(root && { root }) },
-          Gpio,
-          clock,
-        );
+      Gpio = deps.onoff ?? loadOnoff();
     } catch (e) {
-      log(
-        "error",
-        `hal.gpio (sysfs): ${(e as Error).message}; the handset is not read (mock in its place)`,
-      );
+      failed("hook switch unreadable", "hal.gpio (sysfs)", e);
+    }
+    const g = c.gpio;
+    const root = deps.sysfsRoot;
+    if (Gpio) {
+      try {
+        parts.hook = new SysfsHookSwitch(
+          {
+            chip: g.chip,
+            line: g.hook,
+            activeLow: g.hookActiveLow,
+            ...(root && { root }),
+            ...(c.timing && { timing: c.timing }),
+          },
+          Gpio,
+          clock,
+        );
+      } catch (e) {
+        failed("hook switch unreadable", "hal.gpio (sysfs)", e);
+      }
+      try {
+        if (g.keys)
+          parts.keypad = new SysfsKeypad(
+            { chip: g.chip, keys: g.keys, ...(root && { root }) },
+            Gpio,
+            clock,
+          );
+      } catch (e) {
+        failed("keypad unreadable", "hal.gpio.keys (sysfs)", e);
+      }
+      try {
+        if (g.leds)
+          parts.leds = new SysfsLeds(
+            { chip: g.chip, leds: g.leds, ...(root && { root }) },
+            Gpio,
+            clock,
+          );
+      } catch (e) {
+        failed("LEDs not driven", "hal.gpio.leds (sysfs)", e);
+      }
     }
   }
   if (c.i2c) {
     const name = `/dev/i2c-${c.i2c.bus}`;
+    const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     let bus: Smbus | undefined;
+    let busError: string | undefined;
     try {
       bus = await (deps.openBus ?? openI2cBus)(c.i2c.bus);
     } catch (e) {
-      log(
-        "error",
-        `hal.i2c: cannot open ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
+      busError = `cannot open ${name}: ${code(e)}`;
+      log("error", `hal.i2c: ${busError}`);
     }
-    const answers = async (address: number, part: string) => {
+    const answers = async (address: number, part: string, problem: string) => {
+      if (!bus) {
+        problems.push(`${problem}: ${busError}`);
+        return false;
+      }
       try {
-        await bus?.readByte(address, 0x00);
+        await bus.readByte(address, 0x00);
         return true;
       } catch (e) {
-        log(
-          "error",
-          `hal.i2c: ${part} at 0x${address.toString(16)} on ${name} does not answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-        );
+        const why = `${part} at 0x${address.toString(16)} on ${name} does not answer (${code(e)})`;
+        problems.push(`${problem}: ${why}`);
+        log("error", `hal.i2c: ${why}; ${problem} (the mock stands in)`);
         return false;
       }
     };
     const i2cLog = (l: "warn" | "error" | "info", m: string) => log(l, m);
-    if (
-      bus &&
-      c.i2c.keypad &&
-      (await answers(c.i2c.keypad.address, c.i2c.keypad.chip.toUpperCase()))
-    ) {
-      const k = c.i2c.keypad;
+    const k = c.i2c.keypad;
+    if (k && (await answers(k.address, k.chip.toUpperCase(), "keypad unreadable")) && bus) {
       parts.keypad =
         k.chip === "tca8418"
           ? new Tca8418Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog })
           : new Mcp23017Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog });
     }
-    if (bus && c.i2c.leds && (await answers(c.i2c.leds.address, "PCA9532"))) {
-      parts.leds = new Pca9532Leds(bus, clock, {
-        address: c.i2c.leds.address,
-        map: c.i2c.leds.map,
-        log: i2cLog,
-      });
+    const l = c.i2c.leds;
+    if (l && (await answers(l.address, "PCA9532", "LEDs not driven")) && bus) {
+      parts.leds = new Pca9532Leds(bus, clock, { address: l.address, map: l.map, log: i2cLog });
     }
     const b = bus;
     if (b) closers.push(() => b.close());
@@ -341,6 +372,7 @@ export async function buildHandset(
   return {
     ...parts,
     mock,
+    problems,
     async close() {
       for (const f of closers) await f().catch(() => {});
     },

@@ -8,11 +8,19 @@ import { spawn } from "node:child_process";
 
 export class SystemdNotifier {
   private timer: NodeJS.Timeout | undefined;
-  readonly enabled = Boolean(process.env.NOTIFY_SOCKET);
+  readonly enabled: boolean;
+
+  /** `env` carries NOTIFY_SOCKET and WATCHDOG_USEC (the process's own, under systemd). */
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.enabled = Boolean(env.NOTIFY_SOCKET);
+  }
 
   private send(...args: string[]): void {
     if (!this.enabled) return;
-    const child = spawn("systemd-notify", [`--pid=${process.pid}`, ...args], { stdio: "ignore" });
+    const child = spawn("systemd-notify", [`--pid=${process.pid}`, ...args], {
+      stdio: "ignore",
+      env: this.env,
+    });
     child.on("error", () => {});
   }
 
@@ -26,7 +34,7 @@ export class SystemdNotifier {
 
   /** Sends WATCHDOG=1 at half the interval systemd asks for (WATCHDOG_USEC), from the event loop. */
   startWatchdog(): void {
-    const usec = Number(process.env.WATCHDOG_USEC ?? 0);
+    const usec = Number(this.env.WATCHDOG_USEC ?? 0);
     if (!this.enabled || !usec) return;
     this.timer = setInterval(() => this.send("WATCHDOG=1"), Math.max(1000, usec / 2000));
     this.timer.unref();

@@ -162,8 +162,15 @@ describe("the emergency call, end to end through the bench API", () => {
     const bad = await p2001.post("keys", { keys: "12a" });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: expect.stringContaining("expected") });
-    const notJson = await fetch(`${p2001.url}api/hook`, { method: "POST", body: "{nope" });
+    const notJson = await fetch(`${p2001.url}api/hook`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(notJson.status).toBe(400);
+    // A text/plain body (what fetch sends for a string) is refused before it is read.
+    const plain = await fetch(`${p2001.url}api/hook`, { method: "POST", body: '{"offHook":true}' });
+    expect(plain.status).toBe(415);
     expect((await fetch(`${p2001.url}api/nothing`)).status).toBe(404);
   });
 });
