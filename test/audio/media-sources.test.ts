@@ -294,6 +294,9 @@ describe.each(Object.keys(paths))("media sources on %s", (path) => {
     expect(phone.inactive).toHaveLength(2);
     // On hold, a far end that sends no RTCP may rightly go quiet: no report.
     phone.media.setDirection("sendonly");
+    stop = peer.rtp.talk(port, PEER_HZ, PEER);
+    await sleep(300);
+    stop();
     await sleep(900);
     expect(phone.inactive).toHaveLength(2);
     // Once it has sent RTCP, its silence on hold counts (RTCP goes on on hold, RFC 3264 §5.1).
