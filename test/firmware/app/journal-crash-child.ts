@@ -14,7 +14,18 @@ const [path, maxBytes] = process.argv.slice(2) as [string, string];
 const delay = Number(process.env.JOURNAL_FSYNC_MS ?? 500);
 const j = new Journal(path, {
   maxBytes: Number(maxBytes),
-  fsync: (fd, done) => setTimeout(() => fsync(fd, done), delay),
+  // Says on stderr how many records each fsync covered, once it returned.
+  fsync: (fd, done) => {
+    const covers = seq;
+    setTimeout(
+      () =>
+        fsync(fd, (e) => {
+          process.stderr.write(`fsynced ${covers}\n`);
+          done(e);
+        }),
+      delay,
+    );
+  },
 });
 let seq = 0;
 const next = () => {
