@@ -32,10 +32,14 @@ interface Phone {
 }
 
 /** One of our SIP agents, registered, answering every call at once. */
-async function phone(user: string, o: Partial<PhoneAgentOptions> = {}): Promise<Phone> {
+async function phone(
+  user: string,
+  o: Partial<PhoneAgentOptions> = {},
+  exchange = ex,
+): Promise<Phone> {
   const wire: Phone["wire"] = [];
   const agent = new Agent({
-    server: ex.wsUrl,
+    server: exchange.wsUrl,
     user,
     minSessionExpiresS: 1,
     wireTap: (dir, text) => wire.push({ dir, text }),
@@ -229,9 +233,12 @@ describe("RFC 4028 session timers", () => {
     const b = await phone("2106", { minSessionExpiresS: 8 });
     const refused: number[] = [];
     b.agent.on("refused", (_id, code) => refused.push(code));
-    const answered = new Promise<void>((r) => a.agent.once("remote-answered", () => r()));
+    const answered = new Promise<string>((r) => {
+      a.agent.once("remote-answered", () => r("answered"));
+      a.agent.once("remote-ended", (_id, cause, code) => r(`ended: ${cause} ${code}`));
+    });
     a.agent.dial("out-2", "2106");
-    await answered;
+    expect(await answered).toBe("answered");
     expect(refused).toEqual([422]);
     const invites = a.wire.filter((w) => w.dir === "out" && /^INVITE /.test(w.text));
     expect(invites.map((w) => header(w.text, "Session-Expires")[0])).toEqual(["4", "8"]);
@@ -241,5 +248,29 @@ describe("RFC 4028 session timers", () => {
     const end = await until("B to hear the BYE", () => b.ended[0], 5000);
     expect(end.cause).toBe("bye");
     expect(a.ended).toEqual([]);
+  }, 20_000);
+
+  it("ends the call on both phones when the exchange vanishes mid-call", async () => {
+    const own = await startLabExchange();
+    try {
+      const a = await phone("2107", { sessionExpiresS: 6 }, own);
+      const b = await phone("2108", {}, own);
+      const answered = new Promise<void>((r) => a.agent.once("remote-answered", () => r()));
+      a.agent.dial("out-3", "2108");
+      await answered;
+      await sleep(500);
+      const killedAt = performance.now();
+      await own.kill();
+      // A's refresh cannot go out and B hears none: both expire 4 s after the answer.
+      const [ea, eb] = await Promise.all([
+        until("A's call to end", () => a.ended[0], 8000),
+        until("B's call to end", () => b.ended[0], 8000),
+      ]);
+      expect([ea.cause, eb.cause]).toEqual(["session-expired", "session-expired"]);
+      expect(ea.at - killedAt).toBeLessThan(5000);
+      expect(eb.at - killedAt).toBeLessThan(5000);
+    } finally {
+      await own.stop();
+    }
   }, 20_000);
 });
