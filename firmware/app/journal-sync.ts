@@ -73,6 +73,7 @@ export class JournalSync {
   synced(): Promise<void> {
     if (this.durable >= this.written && this.retired.length === 0 && !this.running)
       return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error("journal closed with records not synced"));
     return new Promise((resolve, reject) => {
       this.waiters.push({ upTo: this.written, resolve, reject });
       this.schedule();
