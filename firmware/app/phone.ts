@@ -66,6 +66,8 @@ export interface PhoneParts {
 }
 
 const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
+/** How long a call's media thread waits for the last one to let go of the devices. */
+const HANDOVER_WAIT_MS = 200;
 
 export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state: [PhoneState] }> {
   private s: PhoneState;
@@ -75,8 +77,9 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   private readonly micQueue = new CaptureQueue();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private audioCall: string | undefined;
-  /** The call media thread that has the earpiece and microphone now. */
+  /** The call media thread that has the earpiece and microphone now, and its call. */
   private threaded: CallMediaThread | undefined;
+  private threadedCall: string | undefined;
   /** Settles when the last call media thread has let go of the devices. */
   private devicesFree: Promise<void> = Promise.resolve();
   private overlayPump: NodeJS.Timeout | undefined;
@@ -310,7 +313,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     const media = this.p.agent.media(callId);
     if (!media) return; // comes with the agent's "media" event once SDP is done
     if (media instanceof CallMediaThread && this.p.callDevices) {
-      void this.connectThreaded(media, this.p.callDevices);
+      void this.connectThreaded(callId, media, this.p.callDevices);
       return;
     }
     if (!(media instanceof RtpSession)) return;
@@ -326,13 +329,22 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     } else if (mic) rtp.startSending(mic);
   }
 
-  /** Hands the earpiece and microphone over to the call's media thread. */
+  /**
+   * Hands the earpiece and microphone over to the call's media thread, once
+   * the last call's thread has let go of them: a hardware device is exclusive
+   * (`hw`, `plughw`), and a thread that opens it too early gets EBUSY and
+   * tries again only 2 s later — a preempting emergency call would start
+   * silent. The wait is bounded (HANDOVER_WAIT_MS).
+   */
   private async connectThreaded(
+    callId: string,
     media: CallMediaThread,
     devices: { earpiece: string; microphone: string },
   ): Promise<void> {
     if (this.threaded === media) return;
+    if (this.threaded) this.releaseThreaded(this.threaded); // its call was never disconnected
     this.threaded = media;
+    this.threadedCall = callId;
     if (!this.reporting.has(media)) {
       this.reporting.add(media);
       media.on("device", (e) => this.log("error", e.message));
@@ -340,10 +352,43 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
       media.on("remote-error", (m) => this.log("error", `call media: ${m}`));
     }
     const mic = this.p.microphone;
-    await Promise.all([this.p.earpiece?.close(), mic && "stop" in mic ? mic.stop() : undefined]);
+    await Promise.all([
+      this.p.earpiece?.close(),
+      mic && "stop" in mic ? mic.stop() : undefined,
+      this.devicesReleased(),
+    ]);
     if (this.threaded !== media) return; // disconnected meanwhile
     await media.setDevices(devices.earpiece, devices.microphone);
     this.pumpOverlay(media);
+  }
+
+  /** Waits for `devicesFree`, at most HANDOVER_WAIT_MS; going ahead after that is logged. */
+  private async devicesReleased(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), HANDOVER_WAIT_MS);
+    });
+    const started = monotonicMs();
+    const outcome = await Promise.race([this.devicesFree.then(() => "free" as const), late]);
+    clearTimeout(timer);
+    if (outcome === "late")
+      this.log(
+        "warn",
+        `call media: the last call's thread still has the earpiece and microphone after ${HANDOVER_WAIT_MS} ms; opening them anyway`,
+      );
+    else
+      this.log(
+        "debug",
+        `call media: devices free after ${(monotonicMs() - started).toFixed(1)} ms`,
+      );
+  }
+
+  /** The thread lets go of the devices; `devicesFree` settles when it has closed them. */
+  private releaseThreaded(media: CallMediaThread): void {
+    this.threaded = undefined;
+    this.threadedCall = undefined;
+    media.clearOverlay();
+    this.devicesFree = media.setDevices(undefined, undefined);
   }
 
   /**
@@ -377,10 +422,11 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     this.earMix.set("call", undefined);
     const media = this.p.agent.media(callId);
     if (media instanceof RtpSession) media.stopSending();
-    if (media instanceof CallMediaThread && this.threaded === media) {
-      this.threaded = undefined;
-      media.clearOverlay();
-      this.devicesFree = media.setDevices(undefined, undefined);
+    // A call ended by BYE is gone from the agent already; its thread is still ours to release.
+    const threaded =
+      this.threadedCall === callId || this.threaded === media ? this.threaded : undefined;
+    if (threaded) {
+      this.releaseThreaded(threaded);
       if (this.earMix.has("tone") || this.earMix.has("cue")) this.earpieceOn();
       return;
     }

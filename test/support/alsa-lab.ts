@@ -47,14 +47,20 @@ export interface AlsaLab {
   cleanup(): void;
 }
 
-export function alsaLab(o: { exclusive?: boolean } = {}): AlsaLab {
+export function alsaLab(
+  o: {
+    exclusive?: boolean;
+    /** How long closing an exclusive device takes (a device that takes its time to let go). */
+    exclusiveCloseMs?: number;
+  } = {},
+): AlsaLab {
   const dir = mkdtempSync(join(tmpdir(), "deskphone-alsa-"));
   const exclusive = o.exclusive
     ? [
         `pcm_type.${EXCLUSIVE_PCM_TYPE} { lib "${exclusivePlugin()}" }`,
         ...[...EXCLUSIVE_PLAYBACK_DEVICES, ...EXCLUSIVE_CAPTURE_DEVICES].map(
           (d) =>
-            `pcm.${d} { type ${EXCLUSIVE_PCM_TYPE} lock "${join(dir, `${d}.lock`)}" file "${join(dir, `${d}.raw`)}" log "${join(dir, `${d}.log`)}" }`,
+            `pcm.${d} { type ${EXCLUSIVE_PCM_TYPE} lock "${join(dir, `${d}.lock`)}" file "${join(dir, `${d}.raw`)}" log "${join(dir, `${d}.log`)}" close_ms ${Math.round(o.exclusiveCloseMs ?? 0)} }`,
         ),
       ]
     : [];

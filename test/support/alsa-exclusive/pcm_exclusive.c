@@ -11,7 +11,10 @@
  * `file`, looped, or silence) and overruns when the application does not read.
  * `log` names a file that gets one line per event, with CLOCK_MONOTONIC
  * nanoseconds (the clock of Node's process.hrtime) and the frames recorded so
- * far: "open T", "busy T", "start T FRAMES", "stop T FRAMES", "close T".
+ * far: "open T", "busy T", "start T FRAMES", "stop T FRAMES", "close T" (for
+ * "start", FRAMES is the index in `file` of the first frame the start plays).
+ * `close_ms` makes closing take that long (a device that takes its time to
+ * let go); "close T" is written when the lock is released.
  *
  *   pcm_type.exclusive { lib "/abs/libasound_module_pcm_exclusive.so" }
  *   pcm.hw-earpiece { type exclusive lock "/dir/hw-earpiece.lock"
@@ -45,6 +48,7 @@ typedef struct {
   int16_t *in; /* capture: the samples delivered, looped */
   size_t in_len, in_pos;
   int running;
+  long close_ms;
   uint64_t start_ns;
   uint64_t pos; /* frames the device has played or captured since prepare */
   uint64_t recorded; /* frames written to `file` so far, over every open */
@@ -95,7 +99,9 @@ static int ex_start(snd_pcm_ioplug_t *io) {
   exclusive_t *x = io->private_data;
   x->start_ns = now_ns();
   x->running = 1;
-  note(x->log_fd, "start", x->recorded, 1);
+  /* For playback the frames written before the start are already recorded:
+   * the stream's first frame is the one recorded appl_ptr frames ago. */
+  note(x->log_fd, "start", x->recorded - (io->stream == SND_PCM_STREAM_PLAYBACK ? io->appl_ptr : 0), 1);
   return 0;
 }
 
@@ -160,6 +166,11 @@ static int ex_poll_revents(snd_pcm_ioplug_t *io, struct pollfd *pfd, unsigned in
 
 static int ex_close(snd_pcm_ioplug_t *io) {
   exclusive_t *x = io->private_data;
+  if (x->close_ms > 0) {
+    struct timespec t = {x->close_ms / 1000, (x->close_ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) < 0 && errno == EINTR) {
+    }
+  }
   note(x->log_fd, "close", 0, 0);
   if (x->lock_fd >= 0) close(x->lock_fd); /* releases the flock: the device is free */
   if (x->file_fd >= 0) close(x->file_fd);
@@ -201,6 +212,7 @@ static int load_input(exclusive_t *x, const char *path) {
 SND_PCM_PLUGIN_DEFINE_FUNC(exclusive) {
   snd_config_iterator_t i, next;
   const char *lock = NULL, *file = NULL, *log = NULL;
+  long close_ms = 0;
   int err;
   (void)root;
   snd_config_for_each(i, next, conf) {
@@ -208,6 +220,13 @@ SND_PCM_PLUGIN_DEFINE_FUNC(exclusive) {
     const char *id;
     if (snd_config_get_id(n, &id) < 0) continue;
     if (!strcmp(id, "comment") || !strcmp(id, "type") || !strcmp(id, "hint")) continue;
+    if (!strcmp(id, "close_ms")) {
+      if (snd_config_get_integer(n, &close_ms) < 0 || close_ms < 0) {
+        SNDERR("exclusive: close_ms must be a non-negative integer");
+        return -EINVAL;
+      }
+      continue;
+    }
     const char **slot = !strcmp(id, "lock") ? &lock : !strcmp(id, "file") ? &file : !strcmp(id, "log") ? &log : NULL;
     if (!slot || snd_config_get_string(n, slot) < 0) {
       SNDERR("exclusive: unknown or non-string field %s", id);
@@ -221,6 +240,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(exclusive) {
   exclusive_t *x = calloc(1, sizeof *x);
   if (!x) return -ENOMEM;
   x->file_fd = x->log_fd = x->timer_fd = -1;
+  x->close_ms = close_ms;
   if (log) x->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   x->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (x->lock_fd < 0) {
