@@ -19,7 +19,11 @@ let lab: AlsaLab;
 const phones: LabPhone[] = [];
 beforeAll(async () => {
   ex = await startLabExchange();
-  lab = alsaLab({ exclusive: true, exclusiveCloseMs: 50 });
+  // Each device takes 45 ms to close, 90 ms for both: a thread that is slow to let go. With
+  // instant closes the preempted call's thread (stopped by our BYE) happens to be done before
+  // the emergency call's media exists, and the race goes unseen; 45 ms is off the 20 ms tick,
+  // so the measured gap is not flattered by the threads' ticks lining up.
+  lab = alsaLab({ exclusive: true, exclusiveCloseMs: 45 });
   // The media threads open devices by name through this process's ALSA configuration.
   process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
   ex.table.bind("112", "2002");
@@ -141,7 +145,7 @@ describe("preemption hand-over on exclusive devices", () => {
         `the caller heard ${afterOk?.toFixed(0)} ms after B's 200 OK`,
     );
     const busyErrors = b.logs.filter((l) => /busy/i.test(l));
-    expect(busyErrors, b.logs.join("\n")).toEqual([]);
+    expect(busyErrors, "device errors on B").toEqual([]);
     expect(h.busy, "opens refused with EBUSY").toBe(0);
     expect(onset, "the emergency caller's 1000 Hz on B's earpiece").toBeDefined();
     expect(afterOk).toBeLessThan(300);
