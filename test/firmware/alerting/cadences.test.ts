@@ -8,7 +8,10 @@ import {
 
 const rings = COUNTRIES.map((c) => CADENCES[`ring-${c}`] as Cadence);
 const emergency = CADENCES.emergency as Cadence;
-const others = Object.values(CADENCES).filter((c) => c.name !== "emergency");
+// The emergency-waiting tone is the emergency's own warble, shorter and rarer, in the earpiece
+// (docs/controller.md); every other preset must differ from the emergency ring.
+const EMERGENCY_FAMILY = ["emergency", "emergency-waiting"];
+const others = Object.values(CADENCES).filter((c) => !EMERGENCY_FAMILY.includes(c.name));
 
 /** The on/off rhythm: durations of sound and silence, merging adjacent sounding segments. */
 function rhythm(c: Cadence): number[] {
@@ -56,6 +59,13 @@ describe("cadence presets", () => {
     }
     // It repeats faster than any ring, so it is heard within 1.5 s and often.
     for (const c of rings) expect(periodMs(emergency)).toBeLessThanOrEqual(periodMs(c) / 2);
+  });
+
+  it("the emergency-waiting tone uses the emergency pitches in a rhythm of its own", () => {
+    const waiting = CADENCES["emergency-waiting"] as Cadence;
+    const pitches = new Set(emergency.segments.flatMap((s) => s.freqs));
+    for (const f of waiting.segments.flatMap((s) => s.freqs)) expect(pitches.has(f)).toBe(true);
+    expect(JSON.stringify(rhythm(waiting))).not.toBe(JSON.stringify(rhythm(emergency)));
   });
 
   it("every segment is a positive duration with sensible frequencies", () => {
