@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeCallMedia } from "../../../audio/call-media-thread.ts";
+import { RtpSession } from "../../../audio/rtp-session.ts";
+import { ToneSource } from "../../../audio/tone-source.ts";
 import { type BuiltPhone, buildPhone } from "../../../firmware/app/build-phone.ts";
 import { validateConfig } from "../../../firmware/app/config.ts";
 import type { StoredRecord } from "../../../firmware/app/journal.ts";
@@ -32,11 +34,13 @@ let ex: LabExchange;
 let lab: AlsaLab;
 let dir: string;
 const stops: (() => Promise<void>)[] = [];
+let lastPhone: BuiltPhone | undefined;
 
 beforeAll(async () => {
   ca = createTestCa();
   ex = await startLabExchange({ tls: { cert: ca.cert, key: ca.key }, auth: true });
-  lab = alsaLab({ exclusive: true });
+  // Exclusive like hw devices, and slow to close (45 ms each) like a real card's drain.
+  lab = alsaLab({ exclusive: true, exclusiveCloseMs: 45 });
   // The media thread opens ALSA in this process: the lab's config must be the process's.
   process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
   dir = mkdtempSync(join(tmpdir(), "deskphone-prod-"));
@@ -66,6 +70,9 @@ async function firmwarePhone(
   o: { exchange?: Record<string, unknown>; audio?: Record<string, unknown> } = {},
 ): Promise<FirmwarePhone> {
   ex.table.setSubscriber(user, `pw-${user}`);
+  // One phone at a time owns the lab's exclusive earpiece and microphone, as on a desk
+  // phone: the last test's phone (its tone player may still hold the earpiece) stops first.
+  await lastPhone?.stop();
   const journalPath = join(dir, `${user}.jsonl`);
   const doc = {
     account: { user, password: `pw-${user}` },
@@ -87,7 +94,8 @@ async function firmwarePhone(
     log: (level, m) => logs.push(`${level} ${m}`),
     env: lab.env,
   });
-  stops.push(() => built.stop());
+  stops.push(() => (lastPhone === built ? built.stop() : Promise.resolve()));
+  lastPhone = built;
   const phone = built.phone;
   const waitFor: FirmwarePhone["waitFor"] = (what, test, ms = 10_000) =>
     new Promise((resolve, reject) => {
@@ -197,6 +205,84 @@ describe.skipIf(!native)(
       c1.hangUp("e-1");
       c2.hangUp("e-2");
       await p.waitFor("both ended", (x) => x.phase.kind === "hungUp");
+      p.handset.replace();
+    }, 30_000);
+
+    it("preemption: BYE with the RFC 4411 Reason, the emergency connected on the freed exclusive devices", async () => {
+      ex.table.bind("116", "2007");
+      const p = await firmwarePhone("2007");
+      const byes: string[] = [];
+      const talker = await caller("3051", {
+        wireTap: (dir, m) => dir === "in" && m.startsWith("BYE ") && byes.push(m),
+      });
+      const em = await caller("3052");
+      talker.dial("n-1", "2007");
+      await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      p.handset.lift();
+      await p.waitFor("talking", (x) => x.phase.kind === "talking" && !x.phase.call.answering);
+      await sleep(300); // the first call's thread has the earpiece and microphone
+      const answered = new Promise<void>((r) => em.once("remote-answered", () => r()));
+      const talkerEnded = ended(talker, "n-1");
+      em.dial("e-1", "116");
+      await answered;
+      await talkerEnded;
+      expect(byes).toHaveLength(1);
+      expect(byes[0]).toMatch(/^Reason: preemption ;cause=1 ;text="UA Preemption"\r$/m);
+      await sleep(600);
+      // No "busy" device error: the emergency's thread opened what the first let go.
+      expect(
+        p.logs.filter((l) => /busy/i.test(l) && /device|ALSA/i.test(l)),
+        p.logs.join("\n"),
+      ).toEqual([]);
+      await p.built.journal.synced();
+      const disk = p.onDisk();
+      expect(disk).toContainEqual(expect.objectContaining({ event: "preempted" }));
+      expect(disk.filter((r) => r.outcome)).toEqual([
+        expect.objectContaining({ event: "preempted-into", emergency: true }),
+      ]);
+      em.hangUp("e-1");
+      await p.waitFor("hung up", (x) => x.phase.kind === "hungUp");
+      p.handset.replace();
+    }, 30_000);
+
+    it("a stranger's RTP during a call is dropped and counted, and gets nothing back", async () => {
+      const p = await firmwarePhone("2008");
+      const c = await caller("3061");
+      c.dial("n-1", "2008");
+      await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
+      p.handset.lift();
+      const s = await p.waitFor(
+        "talking",
+        (x) => x.phase.kind === "talking" && !x.phase.call.answering,
+      );
+      const callId = s.phase.kind === "talking" ? s.phase.call.id : "";
+      const media = p.built.agent.media(callId);
+      const far = c.media("n-1");
+      if (!media || !(far instanceof RtpSession)) throw new Error("no media for the call");
+      // The real far end talks first (from the address its SDP names): no latch is left to take.
+      far.startSending(
+        new ToneSource({ segments: [{ ms: 1000, freqs: [1000], levelDb: -10 }], repeat: true }),
+      );
+      await sleep(300);
+      const stranger = createSocket("udp4");
+      const got: Buffer[] = [];
+      stranger.on("message", (m) => got.push(m));
+      await new Promise<void>((r) => stranger.bind(0, "127.0.0.1", () => r()));
+      const rtp = Buffer.alloc(172);
+      rtp[0] = 0x80; // RTP version 2, PCMU
+      rtp.writeUInt32BE(0x5eed5eed, 8);
+      for (let i = 0; i < 25; i++) {
+        rtp.writeUInt16BE(i, 2);
+        rtp.writeUInt32BE(i * 160, 4);
+        stranger.send(rtp, media.port, "127.0.0.1");
+        await sleep(20);
+      }
+      await sleep(400);
+      stranger.close();
+      expect(media.stats().strangerPackets).toBe(25);
+      expect(got).toEqual([]);
+      c.hangUp("n-1");
+      await p.waitFor("hung up", (x) => x.phase.kind === "hungUp");
       p.handset.replace();
     }, 30_000);
 
