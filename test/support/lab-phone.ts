@@ -11,10 +11,10 @@ import type { LedName, LedPattern } from "../../firmware/alerting/led-pattern.ts
 import { Phone } from "../../firmware/app/phone.ts";
 import type { Effect, JournalRecord } from "../../firmware/controller/effects.ts";
 import type { PhoneEvent } from "../../firmware/controller/events.ts";
-import type { PhoneState } from "../../firmware/controller/state.ts";
 import type { LabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { PhoneAgent, type PhoneAgentOptions } from "../../sip/phone-agent.ts";
 import type { AlsaLab } from "./alsa-lab.ts";
+import { type WaitForState, waitForState } from "./wait-for-state.ts";
 
 export interface LabPhone {
   phone: Phone;
@@ -23,7 +23,7 @@ export interface LabPhone {
   leds: Map<LedName, LedPattern>;
   effects: { event: PhoneEvent; effects: Effect[] }[];
   logs: string[];
-  waitFor(what: string, test: (s: PhoneState) => boolean, timeoutMs?: number): Promise<PhoneState>;
+  waitFor: WaitForState;
   stop(): Promise<void>;
 }
 
@@ -81,25 +81,7 @@ export async function startLabPhone(
   });
   const effects: LabPhone["effects"] = [];
   phone.on("effects", (event, fx) => effects.push({ event, effects: fx }));
-  const waitFor: LabPhone["waitFor"] = (what, test, timeoutMs = 10_000) =>
-    new Promise((resolve, reject) => {
-      if (test(phone.state)) return resolve(phone.state);
-      const timer = setTimeout(() => {
-        phone.off("state", check);
-        reject(
-          new Error(
-            `${user}: not ${what} within ${timeoutMs} ms (phase ${phone.state.phase.kind}); log:\n${logs.slice(-10).join("\n")}`,
-          ),
-        );
-      }, timeoutMs);
-      const check = (s: PhoneState) => {
-        if (!test(s)) return;
-        clearTimeout(timer);
-        phone.off("state", check);
-        resolve(s);
-      };
-      phone.on("state", check);
-    });
+  const waitFor = waitForState(phone, user, logs);
   phone.start();
   await waitFor("registered", (s) => s.registered);
   return { phone, agent, journal, leds, effects, logs, waitFor, stop: () => phone.stop() };

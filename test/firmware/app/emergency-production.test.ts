@@ -17,7 +17,6 @@ import { ToneSource } from "../../../audio/tone-source.ts";
 import { type BuiltPhone, buildPhone } from "../../../firmware/app/build-phone.ts";
 import { validateConfig } from "../../../firmware/app/config.ts";
 import type { StoredRecord } from "../../../firmware/app/journal.ts";
-import type { PhoneState } from "../../../firmware/controller/state.ts";
 import { MockHandset } from "../../../hal/mock.ts";
 import {
   freePort,
@@ -27,6 +26,7 @@ import {
 import { type IncomingCall, PhoneAgent, type PhoneAgentOptions } from "../../../sip/phone-agent.ts";
 import { type AlsaLab, alsaLab } from "../../support/alsa-lab.ts";
 import { createTestCa, type TestCa } from "../../support/test-ca.ts";
+import { type WaitForState, waitForState } from "../../support/wait-for-state.ts";
 
 const native = nativeCallMedia() !== undefined;
 let ca: TestCa;
@@ -61,7 +61,7 @@ interface FirmwarePhone {
   logs: string[];
   journalPath: string;
   onDisk(): StoredRecord[];
-  waitFor(what: string, test: (s: PhoneState) => boolean, ms?: number): Promise<PhoneState>;
+  waitFor: WaitForState;
 }
 
 /** A phone as `deskphone run` builds it, from a config document. */
@@ -97,21 +97,7 @@ async function firmwarePhone(
   stops.push(() => (lastPhone === built ? built.stop() : Promise.resolve()));
   lastPhone = built;
   const phone = built.phone;
-  const waitFor: FirmwarePhone["waitFor"] = (what, test, ms = 10_000) =>
-    new Promise((resolve, reject) => {
-      if (test(phone.state)) return resolve(phone.state);
-      const timer = setTimeout(() => {
-        phone.off("state", check);
-        reject(new Error(`${user}: not ${what} in ${ms} ms:\n${logs.slice(-12).join("\n")}`));
-      }, ms);
-      const check = (s: PhoneState) => {
-        if (!test(s)) return;
-        clearTimeout(timer);
-        phone.off("state", check);
-        resolve(s);
-      };
-      phone.on("state", check);
-    });
+  const waitFor = waitForState(phone, user, logs);
   phone.start();
   await waitFor("registered", (s) => s.registered);
   const onDisk = () =>
