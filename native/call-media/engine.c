@@ -18,12 +18,17 @@
 
 /* ---- the thread ---- */
 
-static void tick(engine *e) {
-  int16_t mic[FRAME];
-  e->ticks++;
+/* Takes up the devices JavaScript asked for: at each tick, and at once when woken for it. */
+static void take_devices(engine *e) {
   if (device_switch(&e->mic) | device_switch(&e->ear)) media_post(e, media_event(EV_SWITCHED));
   device_open(e, &e->mic);
   device_open(e, &e->ear);
+}
+
+static void tick(engine *e) {
+  int16_t mic[FRAME];
+  e->ticks++;
+  take_devices(e);
   capture_frame(e, mic);
   send_audio(e, mic);
   receive_all(e);
@@ -57,10 +62,22 @@ static void *run(void *arg) {
       next = now;
       wait = 0;
     }
-    if (wait > 0) {
+    /* Sleep to the next frame; a wake-up for a device hand-over (a preempted call's
+     * thread let go of the earpiece) takes the devices now, not a tick later, and
+     * sleeps on without an extra frame. */
+    while (wait > 0 && !atomic_load(&e->stopping)) {
       struct timespec rel = {(time_t)(wait / 1000000000LL), (long)(wait % 1000000000LL)};
       struct pollfd p = {e->wake[0], POLLIN, 0};
-      ppoll(&p, 1, &rel, NULL);
+      if (ppoll(&p, 1, &rel, NULL) <= 0 || !(p.revents & POLLIN)) break;
+      char drain[16];
+      while (read(e->wake[0], drain, sizeof drain) > 0) {
+      }
+      if (atomic_load(&e->stopping)) break;
+      pthread_mutex_lock(&e->lock);
+      take_devices(e);
+      pthread_mutex_unlock(&e->lock);
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      wait = (next.tv_sec - now.tv_sec) * 1000000000LL + (next.tv_nsec - now.tv_nsec);
     }
   }
   pthread_mutex_lock(&e->lock);
@@ -182,6 +199,7 @@ void engine_set_devices(engine *e, const char *earpiece, const char *microphone)
   snprintf(e->ear.want, sizeof e->ear.want, "%s", earpiece ? earpiece : "");
   snprintf(e->mic.want, sizeof e->mic.want, "%s", microphone ? microphone : "");
   pthread_mutex_unlock(&e->lock);
+  if (e->wake[1] >= 0) (void)!write(e->wake[1], "d", 1);
 }
 
 int engine_send_packet(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t timestamp) {
