@@ -331,8 +331,8 @@ export class CallMediaThread
   }
 
   /**
-   * The earpiece and microphone to use (undefined: none). The thread switches
-   * over on its next tick; the promise resolves once it has let go of the old
+   * The earpiece and microphone to use (undefined: none). The thread is woken
+   * and switches over at once; the promise resolves once it has let go of the old
    * ones (at once when nothing changes; when the media is closed, once the
    * thread has ended).
    */
