@@ -8,9 +8,11 @@
  * `synced()` says when everything appended so far is on the storage, so a
  * power cut loses at most the records of the last two fsync durations.
  *
- * On open, a torn last record (a write cut short) is cut off and logged; an
- * unreadable line elsewhere is skipped, logged and kept in the file, and the
- * records after it are kept (journal-lines.ts). Past `maxBytes` the file is
+ * Each record is framed by a CRC-32 (journal-lines.ts). On open, a torn last
+ * record (a write cut short) is copied aside, cut off and logged; a corrupt
+ * line elsewhere (unreadable, or its checksum wrong) is skipped, logged, kept
+ * in the file and copied aside to `<path>.corrupt` (journal-aside.ts), and
+ * every good record after it is kept. Past `maxBytes` the file is
  * rotated to `<path>.1` (one generation kept); both are read at start, and
  * unacknowledged missed emergencies are carried into the new file, so they
  * survive rotation and restarts.
@@ -29,7 +31,13 @@ import {
 import { dirname } from "node:path";
 import type { JournalRecord } from "../controller/effects.ts";
 import type { MissedEmergency } from "../controller/state.ts";
-import { type JournalText, readJournalText, type StoredRecord } from "./journal-lines.ts";
+import { keepAside } from "./journal-aside.ts";
+import {
+  frameRecord,
+  type JournalText,
+  readJournalText,
+  type StoredRecord,
+} from "./journal-lines.ts";
 import { type Fsync, JournalSync, threadpoolFsync } from "./journal-sync.ts";
 
 export type { StoredRecord } from "./journal-lines.ts";
@@ -71,10 +79,35 @@ export class Journal {
     }
     this.currentFrom = this.records.length;
     this.fd = openSync(path, "a+");
-    const current = readJournalText(readFileSync(path));
+    const data = readFileSync(path);
+    const current = readJournalText(data);
     this.reportUnreadable(path, current);
     this.records.push(...current.records);
+    if (current.unterminated) {
+      // A whole record whose newline was lost: kept; the next record starts on a new line.
+      this.tornWrite = true;
+      this.log("warn", `journal ${path}: the last record had lost its newline; kept`);
+    }
     if (current.tornBytes > 0) {
+      const torn = data.subarray(current.wholeBytes);
+      let lines = 1;
+      for (
+        let i = data.indexOf(0x0a);
+        i >= 0 && i < current.wholeBytes;
+        i = data.indexOf(0x0a, i + 1)
+      )
+        lines++;
+      try {
+        keepAside(`${path}.corrupt`, [
+          {
+            file: path,
+            line: lines,
+            offset: current.wholeBytes,
+            data: torn,
+            what: "torn last record",
+          },
+        ]);
+      } catch {}
       // At start, before the phone takes calls: the cut is made durable here.
       ftruncateSync(this.fd, current.wholeBytes);
       fsyncSync(this.fd);
@@ -96,7 +129,7 @@ export class Journal {
   append(record: JournalRecord): StoredRecord {
     if (this.closed) throw new Error(`journal ${this.path} is closed`);
     const stored: StoredRecord = { time: new Date().toISOString(), ...record };
-    const line = Buffer.from(`${JSON.stringify(stored)}\n`);
+    const line = frameRecord(stored);
     if (this.size + line.length > this.maxBytes && this.size > 0) this.rotate();
     this.write(stored, line);
     return stored;
@@ -159,15 +192,28 @@ export class Journal {
         outcome: true,
         carried: true,
       };
-      this.write(stored, Buffer.from(`${JSON.stringify(stored)}\n`));
+      this.write(stored, frameRecord(stored));
     }
   }
 
   private reportUnreadable(file: string, t: JournalText): void {
+    if (t.unreadable.length === 0) return;
+    const aside = `${this.path}.corrupt`;
+    try {
+      keepAside(
+        aside,
+        t.unreadable.map((u) => ({ file, ...u, what: "corrupt record" as const })),
+      );
+    } catch (e) {
+      this.log(
+        "error",
+        `journal ${file}: cannot keep corrupt records aside in ${aside}: ${(e as Error).message}`,
+      );
+    }
     for (const u of t.unreadable)
       this.log(
         "warn",
-        `journal ${file}: skipped an unreadable record at line ${u.line} (${u.bytes} bytes, kept in the file); the records after it are kept`,
+        `journal ${file}: skipped an unreadable record at line ${u.line} (${u.bytes} bytes, kept in the file, copied to ${aside})${u.salvaged ? `; ${u.salvaged} whole record(s) inside it kept` : ""}; the records after it are kept`,
       );
   }
 }

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Fsync, Journal, missedEmergencies } from "../../../firmware/app/journal.ts";
+import { frameRecord } from "../../../firmware/app/journal-lines.ts";
 import type { JournalRecord } from "../../../firmware/controller/effects.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "deskphone-journal-"));
@@ -62,7 +63,11 @@ describe("journal: written ahead, fsync'd off the event loop", () => {
     const r = j.append(received(1));
     order.push("append returned");
     // Written ahead: another handle reads it, while nothing has been fsync'd yet.
-    expect(readFileSync(path, "utf8")).toBe(`${JSON.stringify(r)}\n`);
+    expect(readFileSync(path, "utf8")).toBe(frameRecord(r).toString());
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
+      ...r,
+      crc: expect.stringMatching(/^[0-9a-f]{8}$/),
+    });
     expect(r).toMatchObject({ at: 1, event: "received", callId: "c1" });
     // A record appended while that fsync runs does not wait for it either.
     const t0 = Date.now();
