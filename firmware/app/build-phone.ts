@@ -8,6 +8,7 @@ import type { HookSwitch, Keypad, Leds } from "../../hal/contracts.ts";
 import { PhoneAgent } from "../../sip/phone-agent.ts";
 import type { PhoneConfig } from "./config.ts";
 import { Journal, missedEmergencies } from "./journal.ts";
+import { closeOpenCalls } from "./journal-restart.ts";
 import { Phone } from "./phone.ts";
 
 export interface Handset {
@@ -41,6 +42,16 @@ export function buildPhone(
     maxBytes: c.journal.maxBytes,
     log: (l, m) => o.log(l, m),
   });
+  // Calls the last run left open (SIGKILL, power cut) are closed before the
+  // phone takes one: `ended`, or `missed` if never taken (journal-restart.ts).
+  for (const r of closeOpenCalls(journal.records, Number(process.hrtime.bigint()) / 1e6)) {
+    o.log("warn", `journal: call ${r.callId} was left open by the last run: ${r.event} (restart)`);
+    try {
+      journal.append(r);
+    } catch (e) {
+      o.log("error", `journal: cannot write ${c.journal.path}: ${(e as Error).message}`);
+    }
+  }
   // Call media on a native thread (docs/audio.md): unless a microphone source is
   // injected (tests, bench), or the native part is missing.
   const threaded = c.audio.callMediaThread && !o.microphone && nativeCallMedia() !== undefined;
