@@ -7,124 +7,31 @@
  * same exchange. Each test names the rule of issue 11 it checks.
  */
 import { createSocket, type Socket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeCallMedia } from "../../../audio/call-media-thread.ts";
 import { RtpSession } from "../../../audio/rtp-session.ts";
 import { ToneSource } from "../../../audio/tone-source.ts";
-import { type BuiltPhone, buildPhone } from "../../../firmware/app/build-phone.ts";
-import { validateConfig } from "../../../firmware/app/config.ts";
-import type { StoredRecord } from "../../../firmware/app/journal.ts";
-import { MockHandset } from "../../../hal/mock.ts";
-import {
-  freePort,
-  type LabExchange,
-  startLabExchange,
-} from "../../../server/kamailio/lab-exchange.ts";
-import { type IncomingCall, PhoneAgent, type PhoneAgentOptions } from "../../../sip/phone-agent.ts";
-import { type AlsaLab, alsaLab } from "../../support/alsa-lab.ts";
-import { createTestCa, type TestCa } from "../../support/test-ca.ts";
-import { type WaitForState, waitForState } from "../../support/wait-for-state.ts";
+import { freePort, startLabExchange } from "../../../server/kamailio/lab-exchange.ts";
+import { type IncomingCall, PhoneAgent } from "../../../sip/phone-agent.ts";
+import { type ProductionRig, startProductionRig } from "../../support/production-rig.ts";
 
 const native = nativeCallMedia() !== undefined;
-let ca: TestCa;
-let ex: LabExchange;
-let lab: AlsaLab;
-let dir: string;
+let rig: ProductionRig;
 const stops: (() => Promise<void>)[] = [];
-let lastPhone: BuiltPhone | undefined;
 
 beforeAll(async () => {
-  ca = createTestCa();
-  ex = await startLabExchange({ tls: { cert: ca.cert, key: ca.key }, auth: true });
   // Exclusive like hw devices, and slow to close (45 ms each) like a real card's drain.
-  lab = alsaLab({ exclusive: true, exclusiveCloseMs: 45 });
-  // The media thread opens ALSA in this process: the lab's config must be the process's.
-  process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
-  dir = mkdtempSync(join(tmpdir(), "deskphone-prod-"));
-  ex.table.bind("112", "2001");
-  ex.table.bind("113", "2003");
+  rig = await startProductionRig({ exclusiveCloseMs: 45 });
+  rig.ex.table.bind("112", "2001");
+  rig.ex.table.bind("113", "2003");
 }, 30_000);
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop().catch(() => {});
-  await ex?.stop();
-  lab?.cleanup();
-  ca?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.stop();
 });
 
-interface FirmwarePhone {
-  built: BuiltPhone;
-  handset: MockHandset;
-  logs: string[];
-  journalPath: string;
-  onDisk(): StoredRecord[];
-  waitFor: WaitForState;
-}
-
-/** A phone as `deskphone run` builds it, from a config document. */
-async function firmwarePhone(
-  user: string,
-  o: { exchange?: Record<string, unknown>; audio?: Record<string, unknown> } = {},
-): Promise<FirmwarePhone> {
-  ex.table.setSubscriber(user, `pw-${user}`);
-  // One phone at a time owns the lab's exclusive earpiece and microphone, as on a desk
-  // phone: the last test's phone (its tone player may still hold the earpiece) stops first.
-  await lastPhone?.stop();
-  const journalPath = join(dir, `${user}.jsonl`);
-  const doc = {
-    account: { user, password: `pw-${user}` },
-    exchange: { url: ex.wssUrl("localhost"), caFile: ca.caFile, ...o.exchange },
-    audio: {
-      ringer: { device: "ringer", rate: 48000 },
-      earpiece: { device: "hw-earpiece", rate: 8000 },
-      microphone: { device: "hw-mic", rate: 8000 },
-      callMediaThread: true,
-      ...o.audio,
-    },
-    journal: { path: journalPath },
-  };
-  const c = validateConfig(doc);
-  if (!c.ok) throw new Error(JSON.stringify(c.errors));
-  const logs: string[] = [...c.warnings.map((w) => `config ${w}`)];
-  const handset = new MockHandset();
-  const built = buildPhone(c.config, handset, {
-    log: (level, m) => logs.push(`${level} ${m}`),
-    env: lab.env,
-  });
-  stops.push(() => (lastPhone === built ? built.stop() : Promise.resolve()));
-  lastPhone = built;
-  const phone = built.phone;
-  const waitFor = waitForState(phone, user, logs);
-  phone.start();
-  await waitFor("registered", (s) => s.registered);
-  const onDisk = () =>
-    readFileSync(journalPath, "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as StoredRecord);
-  return { built, handset, logs, journalPath, onDisk, waitFor };
-}
-
-/** A caller: one of our agents, with its password, over wss://localhost. */
-async function caller(user: string, o: Partial<PhoneAgentOptions> = {}): Promise<PhoneAgent> {
-  ex.table.setSubscriber(user, `pw-${user}`);
-  const a = new PhoneAgent({
-    server: ex.wssUrl("localhost"),
-    user,
-    password: `pw-${user}`,
-    tls: { caFile: ca.caFile, rejectUnauthorized: true },
-    ...o,
-  });
-  stops.push(() => a.stop());
-  await new Promise<void>((resolve) => {
-    a.on("registration", (s) => s === "registered" && resolve());
-    a.start();
-  });
-  return a;
-}
+const firmwarePhone: ProductionRig["firmwarePhone"] = (user, o) => rig.firmwarePhone(user, o);
+const caller: ProductionRig["caller"] = (user, o) => rig.caller(user, o);
 
 function holdUdpPort(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -195,7 +102,7 @@ describe.skipIf(!native)(
     }, 30_000);
 
     it("preemption: BYE with the RFC 4411 Reason, the emergency connected on the freed exclusive devices", async () => {
-      ex.table.bind("116", "2007");
+      rig.ex.table.bind("116", "2007");
       const p = await firmwarePhone("2007");
       const byes: string[] = [];
       const talker = await caller("3051", {
@@ -293,7 +200,7 @@ describe.skipIf(!native)(
     }, 30_000);
 
     it("a failed answer is journalled as failed, never as answered", async () => {
-      ex.table.bind("115", "2006");
+      rig.ex.table.bind("115", "2006");
       // The phone's RTP port range is one pair, and something else holds it: the answer
       // cannot be made (sip.js then refuses the call with 480).
       const port = (await freePort("udp")) & ~1;
@@ -315,7 +222,7 @@ describe.skipIf(!native)(
     }, 30_000);
 
     it("an exchange not verified (wss without a CA, checks off) is not trusted: the emergency rings as normal", async () => {
-      ex.table.bind("114", "2005");
+      rig.ex.table.bind("114", "2005");
       const p = await firmwarePhone("2005", {
         exchange: { caFile: undefined, rejectUnauthorized: false },
       });
