@@ -86,7 +86,9 @@ export type EndCause =
   | "failed"
   | "no-answer"
   | "media-timeout"
-  | "session-expired";
+  | "session-expired"
+  /** An in-dialog request answered 481 or 408: the dialog is gone (RFC 3261 §12.2.1.2). */
+  | "dialog-gone";
 
 interface CallRecord {
   session: Session;
@@ -355,14 +357,40 @@ export class PhoneAgent extends EventEmitter<{
   private sessionTimer(callId: string, session: Session): SessionTimer {
     return new SessionTimer(session, this.timerOptions(), {
       log: (level, m) => this.o.log?.(level, `call ${callId}: ${m}`),
-      onExpired: () => {
+      onExpired: (_why, code) => {
         const rec = this.calls.get(callId);
         if (!rec || rec.session !== session || rec.session.state !== SessionState.Established)
           return;
+        // A refresh or a hold/resume re-INVITE answered 408/481: the dialog is gone.
+        if (code !== undefined) return this.endGoneDialog(callId, code, "re-INVITE");
         this.hangUp(callId, SESSION_EXPIRED_REASON);
         this.emit("remote-ended", callId, "session-expired", undefined);
       },
     });
+  }
+
+  /**
+   * RFC 3261 §12.2.1.2: a request inside the dialog answered 481 (Call/Transaction
+   * Does Not Exist) or 408 (sip.js makes a request that got no answer a 408)
+   * means the dialog is gone — the far end lost it, or the exchange that carried
+   * it was restarted and cannot route it. The call is ended with BYE saying why
+   * (RFC 3326 Reason; a far end that still has it hears it) and reported as
+   * ended by the network, `dialog-gone` with the code.
+   */
+  private endGoneDialog(callId: string, code: number, what: string): void {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.session.state !== SessionState.Established) return;
+    this.o.log?.("warn", `call ${callId}: ${what} answered ${code}: the dialog is gone; ending it`);
+    rec.timer?.stop();
+    const text = code === 481 ? "Call/Transaction Does Not Exist" : "Request Timeout";
+    this.hangUp(callId, `SIP ;cause=${code} ;text="${text}"`);
+    this.emit("remote-ended", callId, "dialog-gone", code);
+  }
+
+  /** 408 or 481 to an in-dialog request (RFC 3261 §12.2.1.2). */
+  private static dialogGone(r: Core.IncomingResponse): number | undefined {
+    const code = r.message.statusCode;
+    return code === 408 || code === 481 ? code : undefined;
   }
 
   private endDeadCall(callId: string): void {
@@ -385,7 +413,15 @@ export class PhoneAgent extends EventEmitter<{
     const s = rec.session;
     const extraHeaders = reason ? [`Reason: ${reason}`] : [];
     if (s.state === SessionState.Established) {
-      void s.bye({ requestOptions: { extraHeaders } }).catch(() => {});
+      // The call is over for us whatever the answer; a 481/408 only says the far end had lost it.
+      const requestDelegate: Core.OutgoingRequestDelegate = {
+        onReject: (r) => {
+          const code = PhoneAgent.dialogGone(r);
+          if (code)
+            this.o.log?.("info", `call ${callId}: BYE answered ${code}: the dialog was gone`);
+        },
+      };
+      void s.bye({ requestDelegate, requestOptions: { extraHeaders } }).catch(() => {});
     } else if (
       s instanceof Inviter &&
       (s.state === SessionState.Initial || s.state === SessionState.Establishing)
@@ -496,6 +532,13 @@ export class PhoneAgent extends EventEmitter<{
     if (rec.sdh?.sendDtmf(digit)) return;
     void rec.session
       .info({
+        // RFC 3261 §12.2.1.2: 481/408 to the INFO → the dialog is gone.
+        requestDelegate: {
+          onReject: (r) => {
+            const code = PhoneAgent.dialogGone(r);
+            if (code) this.endGoneDialog(callId, code, "INFO");
+          },
+        },
         requestOptions: {
           body: {
             contentDisposition: "render",

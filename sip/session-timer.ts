@@ -124,8 +124,11 @@ export function expiryMs(intervalS: number): number {
 
 export interface SessionTimerHooks {
   log?: (level: "debug" | "info" | "warn", message: string) => void;
-  /** No refresh in time: the owner sends BYE with SESSION_EXPIRED_REASON. */
-  onExpired: (why: string) => void;
+  /**
+   * No refresh in time: the owner sends BYE with SESSION_EXPIRED_REASON. With
+   * `code` (408 or 481 to a re-INVITE) the dialog is gone (RFC 3261 §12.2.1.2).
+   */
+  onExpired: (why: string, code?: number) => void;
 }
 
 /**
@@ -192,7 +195,7 @@ export class SessionTimer {
       onReject: (r) => {
         const code = r.message.statusCode ?? 0;
         if (code === 408 || code === 481) {
-          this.expire(`the session refresh failed with ${code}`);
+          this.expire(`the session refresh failed with ${code}`, code);
         } else if (code === 503) {
           this.hooks.log?.("warn", "session refresh: 503; the session expires unless refreshed");
         } else if (code === 491 || code === 422) {
@@ -235,11 +238,11 @@ export class SessionTimer {
     this.arm();
   }
 
-  private expire(why: string): void {
+  private expire(why: string, code?: number): void {
     if (this.stopped) return;
     this.stop();
     this.hooks.log?.("warn", `session expired: ${why} (RFC 4028 §10)`);
-    this.hooks.onExpired(why);
+    this.hooks.onExpired(why, code);
   }
 
   private refresh(): void {

@@ -15,7 +15,13 @@ export type EndCause =
   /** No RTP or RTCP from the far end for the inactivity timeout (RFC 3550 §6.3.5). */
   | "media-timeout"
   /** No session refresh before the session interval ran out (RFC 4028 §10). */
-  | "session-expired";
+  | "session-expired"
+  /**
+   * A request inside the dialog (re-INVITE, session refresh, INFO) was answered
+   * 481 Call/Transaction Does Not Exist or 408 (`code`): the far end or the
+   * exchange no longer knows the call (RFC 3261 §12.2.1.2).
+   */
+  | "dialog-gone";
 
 export type PhoneEvent =
   | { type: "incoming"; at: number; callId: string; remote: string; alert: IncomingAlert }
