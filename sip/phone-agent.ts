@@ -144,6 +144,10 @@ export class PhoneAgent extends EventEmitter<{
       }),
       ...(o.displayName && { displayName: o.displayName }),
       userAgentString: "deskphone",
+      // Contact: sip:<user>@<random>.invalid;transport=ws (RFC 7118 §5.2). With the
+      // user in it, the exchange finds this phone's current connection for a request
+      // in a dialog whose connection died (an exchange restart; deskphone-exchange.cfg).
+      contactName: o.user,
       logBuiltinEnabled: false,
       logLevel: process.env.DESKPHONE_TRACE_SIP ? "log" : "warn",
       logConnector: (level, category, _label, content) => {
