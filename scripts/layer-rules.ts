@@ -1,6 +1,6 @@
 /**
- * The import rules of ../shared/design/ARCHITECTURE.md ("Layers and the
- * direction of imports"), as data. `scripts/check-layers.ts` enforces them.
+ * The import rules between the layers (docs/layers.md), as data.
+ * `scripts/check-layers.ts` enforces them.
  */
 
 export type Layer =

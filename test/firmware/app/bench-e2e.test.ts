@@ -1,8 +1,9 @@
 /**
  * The whole phone, end to end: `deskphone bench` processes driven through the
  * bench API against the real lab Kamailio, sipp as the other parties, the
- * ringer checked through an ALSA file device and the analyser. The steps of
- * ARCHITECTURE.md's emergency call, then a SIGKILL and a restart.
+ * ringer checked through an ALSA file device and the analyser. The emergency
+ * call from dialling to talking (README.md, docs/controller.md), then a
+ * SIGKILL and a restart.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,4 +1,4 @@
-/** The emergency rules of the call controller, one scenario each (ARCHITECTURE.md steps 5–10). */
+/** The emergency rules of the call controller, one scenario each (docs/controller.md, "The rules"). */
 import { describe, expect, it } from "vitest";
 import { LED } from "../../../firmware/alerting/led-pattern.ts";
 import { UA_PREEMPTION } from "../../../firmware/controller/call.ts";
