@@ -9,7 +9,7 @@
  *   npm run bench:media
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
 import { AlsaPlayback } from "../audio/alsa-playback.ts";
@@ -94,7 +94,30 @@ if (BACKEND === "baresip") {
   rig.stop();
   process.exit(0);
 }
-const before = new Set(readdirSync("/proc/self/task"));
+/**
+ * Threads are told apart by name. The media thread names itself "call-media"
+ * (pthread_setname_np in native/call-media/engine.c) and reports its id. The
+ * ALSA jack plugin starts JACK client threads in whichever thread opens the
+ * device; libjack (1.9.21 here) leaves them the name of that thread. So: the
+ * card's threads opened on this thread are named "jack-client" by naming this
+ * thread so for the open (synchronous, nothing else starts a thread meanwhile);
+ * those the media thread opens carry its name "call-media" under another id
+ * (the engine starts no thread of its own). A libjack that names its threads
+ * "jack…" is recognised by that name.
+ */
+const CARD_THREAD = "jack-client";
+const MEDIA_THREAD = "call-media";
+const commOf = (tid: string | number) => readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+function openAsCard<T>(open: () => T): T {
+  const self = `/proc/self/task/${process.pid}/comm`;
+  const name = commOf(process.pid);
+  writeFileSync(self, CARD_THREAD);
+  try {
+    return open();
+  } finally {
+    writeFileSync(self, name);
+  }
+}
 
 const session =
   BACKEND === "thread"
@@ -126,7 +149,7 @@ if (session instanceof CallMediaThread) {
   nativeAudio = new NativeCallAudio({ earpiece: "ring", microphone: "tap" });
   nativeAudio.on("error", (e) => console.error(e.message));
   nativeAudio.onMicFrame = (f) => (session as RtpSession).sendFrame(f);
-  nativeAudio.start(session as RtpSession);
+  openAsCard(() => nativeAudio?.start(session as RtpSession));
 } else {
   ear = new AlsaPlayback({ device: "ring", env, idleCloseMs: 3_600_000 });
   mic = new AlsaCapture({ device: "tap", env });
@@ -147,24 +170,26 @@ const pids = () => {
 };
 const [earPid, micPid] = pids();
 const c0 = [childCpuSeconds(earPid), childCpuSeconds(micPid)];
-/** CPU seconds of each thread of this process, by thread name (/proc/self/task/N/{comm,schedstat}). */
+/** What a thread of this process is, by its name and id. */
+function kind(tid: string, comm: string, mediaTid: number): string {
+  if (Number(tid) === mediaTid) {
+    if (comm !== MEDIA_THREAD) console.error(`the media thread ${tid} is named "${comm}"`);
+    return "media thread";
+  }
+  if (comm === MEDIA_THREAD || comm === CARD_THREAD || /^jack/i.test(comm)) return "JACK client";
+  if (Number(tid) === process.pid) return "main";
+  return comm;
+}
+/** CPU seconds of each thread of this process, by what it is (/proc/self/task/N/{comm,schedstat}). */
 function threads(): Map<string, number> {
   const out = new Map<string, number>();
+  const media = session instanceof CallMediaThread ? session.stats().devices.threadId : 0;
   for (const tid of readdirSync("/proc/self/task")) {
     try {
-      const comm = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+      const comm = commOf(tid);
       // schedstat: nanoseconds on a CPU (finer than stat's 10 ms ticks).
       const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      const media = session instanceof CallMediaThread ? session.stats().devices.threadId : 0;
-      const name =
-        Number(tid) === media
-          ? "media thread"
-          : before.has(tid)
-            ? tid === String(process.pid)
-              ? "main"
-              : comm
-            : `${comm} (JACK client)`;
-      out.set(`${name}#${tid}`, ns / 1e9);
+      out.set(`${kind(tid, comm, media)}#${tid}`, ns / 1e9);
     } catch {}
   }
   return out;
@@ -190,15 +215,22 @@ const perThread = [...th1]
   .sort((a, b) => b[1] - a[1]);
 // The ALSA jack plugin runs JACK client threads inside whatever opens the
 // device; a real sound card has none. Counted apart, and in the total.
-const card = perThread.filter(([k]) => k.endsWith("(JACK client)")).reduce((t, [, v]) => t + v, 0);
+const card = perThread.filter(([k]) => k === "JACK client").reduce((t, [, v]) => t + v, 0);
 const phone = node - card + aplayCpu + arecordCpu;
 console.log(
   `media CPU (${BACKEND}), one full-duplex G.711 call, ${wall.toFixed(1)} s on ${cpus()[0]?.model ?? "?"}, JACK period ${rig.periodMs.toFixed(2)} ms`,
 );
 console.log(`  this process, all threads:                 ${pct(node)}`);
 console.log(`    of which the virtual card's JACK client:  ${pct(card)}`);
-console.log(`  aplay (earpiece):                          ${pct(aplayCpu)} (/proc, 10 ms ticks)`);
-console.log(`  arecord (microphone):                      ${pct(arecordCpu)} (/proc, 10 ms ticks)`);
+// aplay and arecord open the card themselves: their JACK client threads are in their figures.
+if (BACKEND === "aplay") {
+  console.log(
+    `  aplay (earpiece):                          ${pct(aplayCpu)} (/proc, 10 ms ticks; its JACK client included)`,
+  );
+  console.log(
+    `  arecord (microphone):                      ${pct(arecordCpu)} (/proc, 10 ms ticks; its JACK client included)`,
+  );
+}
 console.log(`  the phone's media:                         ${pct(phone)}, ${perMin(phone)}`);
 console.log(
   `  with the virtual card's threads:           ${pct(phone + card)}, ${perMin(phone + card)}`,

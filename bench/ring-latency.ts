@@ -53,24 +53,19 @@ Object.assign(process.env, {
   JACK_DEFAULT_SERVER: rig.env.JACK_DEFAULT_SERVER,
   JACK_NO_AUDIO_RESERVATION: "1",
 });
+// What each backend is given, and printed as such: the in-process ringer
+// exactly as firmware/app/build-phone.ts opens it when the defaults are kept
+// (20 ms writes, 2 queued; its ALSA latency is (queued + 2) writes).
+const NATIVE = { rate: RATE, frameMs: FRAME_MS, queueFrames: LEAD };
+const APLAY = { rate: RATE, frameMs: FRAME_MS, leadFrames: LEAD, alsa: ALSA };
+const SETTINGS =
+  BACKEND === "native"
+    ? `${NATIVE.rate} Hz, writes of ${NATIVE.frameMs} ms, ${NATIVE.queueFrames} queued, ALSA latency ${NATIVE.frameMs * (NATIVE.queueFrames + 2)} ms`
+    : `${APLAY.rate} Hz, writes of ${APLAY.frameMs} ms, ${APLAY.leadFrames} ahead, ALSA period ${APLAY.alsa.periodUs / 1000} ms, buffer ${APLAY.alsa.bufferUs / 1000} ms`;
 const makePlayer = (extra: { idleCloseMs?: number } = {}) =>
   BACKEND === "native"
-    ? new AlsaNativePlayback({
-        device: "ring",
-        rate: RATE,
-        frameMs: Math.min(FRAME_MS, 10),
-        queueFrames: LEAD,
-        ...extra,
-      })
-    : new AlsaPlayback({
-        device: "ring",
-        rate: RATE,
-        env: rig.env,
-        frameMs: FRAME_MS,
-        leadFrames: LEAD,
-        alsa: ALSA,
-        ...extra,
-      });
+    ? new AlsaNativePlayback({ device: "ring", ...NATIVE, ...extra })
+    : new AlsaPlayback({ device: "ring", env: rig.env, ...APLAY, ...extra });
 const tap = new AlsaCapture({
   device: "tap",
   rate: RATE,
@@ -185,8 +180,7 @@ await tap.stop();
 rig.stop();
 
 console.log(
-  `ring latency (${BACKEND}), JACK dummy ${rig.periodMs.toFixed(2)} ms periods, ALSA jack plugin, ${RATE} Hz, ` +
-    `writes of ${FRAME_MS} ms, ${LEAD} ahead, ALSA period ${ALSA.periodUs / 1000} ms, buffer ${ALSA.bufferUs / 1000} ms, tap resolution 1 ms`,
+  `ring latency (${BACKEND}), JACK dummy ${rig.periodMs.toFixed(2)} ms periods, ALSA jack plugin, ${SETTINGS}, tap resolution 1 ms`,
 );
 
 console.log(
