@@ -17,6 +17,7 @@ import {
   type UserAgentOptions,
 } from "sip.js";
 import type { CallMedia } from "../audio/call-media.ts";
+import type { IncomingPriorityOptions } from "./incoming-priority.ts";
 import { RegistrationKeeper, type RegistrationState } from "./registration.ts";
 import {
   type HoldOption,
@@ -47,6 +48,8 @@ export interface PhoneAgentOptions {
   tls?: Pick<WsTransportOptions, "caFile" | "rejectUnauthorized">;
   /** Sees every SIP message on the wire (benchmarks, diagnostics). */
   wireTap?: WsTransportOptions["wireTap"];
+  /** Bounds of the incoming triage (sip/incoming-priority.ts: emergencies first, 503 past the bound). */
+  incoming?: IncomingPriorityOptions;
   /** Dead-peer detection (WebSocket ping/pong). */
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
@@ -120,6 +123,8 @@ export class PhoneAgent extends EventEmitter<{
   private incomingSeq = 0;
   private readonly bootId = Date.now().toString(36);
   private readonly domain: string;
+  private shed = 0;
+  private shedLoggedAt = 0;
 
   constructor(private readonly o: PhoneAgentOptions) {
     super();
@@ -137,6 +142,7 @@ export class PhoneAgent extends EventEmitter<{
         pingIntervalMs: o.pingIntervalMs ?? 5000,
         pongTimeoutMs: o.pongTimeoutMs ?? 3000,
         ...(o.wireTap && { wireTap: o.wireTap }),
+        incoming: { ...o.incoming, onAnswered: (id, code) => this.answeredByTriage(id, code) },
       } satisfies WsTransportOptions,
       ...(o.password !== undefined && {
         authorizationUsername: o.user,
@@ -156,6 +162,10 @@ export class PhoneAgent extends EventEmitter<{
           log("debug", content);
       },
       noAnswerTimeout: o.noAnswerTimeoutS ?? 60,
+      // No 180 before the phone decides: the controller's send-ringing is the one
+      // 180 of a call it rings (RFC 3261 §13.3.1.1); a call it refuses gets its
+      // final answer alone (sip.js would otherwise send an automatic 180 first).
+      sendInitialProvisionalResponse: false,
       // RFC 4028 §7.1/§9: Supported: timer on our requests and responses.
       sipExtensionExtraSupported: ["timer"],
       sessionDescriptionHandlerFactory: (session) => this.makeSdh(session),
@@ -189,6 +199,23 @@ export class PhoneAgent extends EventEmitter<{
     for (const id of [...this.calls.keys()]) this.hangUp(id);
     await this.registration.stop();
     await this.ua.stop().catch(() => {});
+  }
+
+  /**
+   * An ordinary INVITE the incoming triage answered itself: 503 past its bound
+   * (a flood), 487 when cancelled while it waited. Reported as refused; logged
+   * at most every 5 s with a count.
+   */
+  private answeredByTriage(sipCallId: string, code: number): void {
+    const why = code === 503 ? "overloaded: too many INVITEs waiting" : "cancelled while waiting";
+    this.emit("refused", sipCallId, code, why);
+    if (code !== 503) return;
+    this.shed += 1;
+    const now = Date.now();
+    if (now - this.shedLoggedAt < 5000) return;
+    this.o.log?.("warn", `${this.shed} ordinary INVITE(s) refused with 503: ${why}`);
+    this.shed = 0;
+    this.shedLoggedAt = now;
   }
 
   /** Whether the exchange connection is verified (see WsTransport.verified). */

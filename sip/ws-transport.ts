@@ -8,6 +8,9 @@
  * - Dead-peer detection: a WebSocket ping every `pingIntervalMs`; no pong
  *   within `pongTimeoutMs` ends the connection (CRLF keep-alives do not detect
  *   a dead peer). The disconnect then reaches sip.js with an error.
+ * - Emergencies first: every message from the exchange passes the incoming
+ *   triage (incoming-priority.ts) before sip.js sees it; ordinary INVITEs wait
+ *   their turn or are refused with 503 under a flood.
  * - State transitions follow sip.js's Transport contract:
  *   Disconnected → Connecting → Connected → Disconnecting → Disconnected,
  *   and Connecting/Connected → Disconnected on failure.
@@ -15,6 +18,7 @@
 import { readFileSync } from "node:fs";
 import { type Emitter, EmitterImpl, type Transport, TransportState } from "sip.js";
 import WebSocket from "ws";
+import { IncomingPriority, type IncomingPriorityOptions } from "./incoming-priority.ts";
 
 export interface WsTransportOptions {
   server: string;
@@ -29,6 +33,8 @@ export interface WsTransportOptions {
   traceSip?: boolean;
   /** Called with every message sent or received and the monotonic time (benchmarks). */
   wireTap?: (direction: "in" | "out", message: string, atMs: number) => void;
+  /** The incoming triage's bounds, and who hears of an INVITE it answered itself. */
+  incoming?: IncomingPriorityOptions & { onAnswered?: (callId: string, code: number) => void };
 }
 
 interface Logger {
@@ -48,6 +54,7 @@ export class WsTransport implements Transport {
   private pongTimer: NodeJS.Timeout | undefined;
   private readonly o: WsTransportOptions;
   private readonly trace: boolean;
+  private readonly triage: IncomingPriority;
 
   constructor(
     private readonly logger: Logger,
@@ -58,6 +65,16 @@ export class WsTransport implements Transport {
     }
     this.o = options;
     this.trace = options.traceSip ?? Boolean(process.env.DESKPHONE_TRACE_SIP);
+    const { onAnswered, ...bounds } = options.incoming ?? {};
+    this.triage = new IncomingPriority(
+      {
+        deliver: (m) => this.onMessage?.(m),
+        reply: (m) => void this.send(m).catch(() => {}),
+        verified: () => this.verified,
+        ...(onAnswered && { answered: onAnswered }),
+      },
+      bounds,
+    );
   }
 
   get protocol(): string {
@@ -125,7 +142,7 @@ export class WsTransport implements Transport {
         if (/^(\r\n)+$/.test(text)) return;
         if (this.trace) this.logger.log(`received from ${this.o.server}:\n${text}`);
         this.o.wireTap?.("in", text, performance.now());
-        this.onMessage?.(text);
+        this.triage.offer(text);
       });
       ws.on("pong", () => clearTimeout(this.pongTimer));
       ws.on("error", (e) => {
@@ -136,6 +153,7 @@ export class WsTransport implements Transport {
       ws.on("close", (code) => {
         if (ws !== this.ws) return;
         this.stopPing();
+        this.triage.clear();
         this.ws = undefined;
         const expected = this._state === TransportState.Disconnecting;
         const error = expected
