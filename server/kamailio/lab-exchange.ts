@@ -28,6 +28,11 @@ export interface LabExchangeOptions {
   readyTimeoutMs?: number;
   /** Shortest registration the registrar grants, s (default 30; tests of refreshes use less). */
   minExpires?: number;
+  /**
+   * Per-source request rate limit (pike, FLOOD_REQS per FLOOD_UNIT_S): the
+   * configuration's default is 100 requests per 2 s; tests of the limit use less.
+   */
+  floodLimit?: { requests: number; unitS: number };
   /** Keep the temporary directory after stop (for debugging a failed test). */
   keepDir?: boolean;
   /** Another Kamailio configuration to run (default KAMAILIO_CFG), e.g. an old one to compare. */
@@ -197,6 +202,14 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     'SIP_ALIAS="localhost"',
     ...(opts.auth ? ["-A", "WITH_AUTH"] : []),
     ...(opts.minExpires ? ["-A", `MIN_EXPIRES=${Math.max(1, Math.floor(opts.minExpires))}`] : []),
+    ...(opts.floodLimit
+      ? [
+          "-A",
+          `FLOOD_REQS=${Math.max(1, Math.floor(opts.floodLimit.requests))}`,
+          "-A",
+          `FLOOD_UNIT_S=${Math.max(1, Math.floor(opts.floodLimit.unitS))}`,
+        ]
+      : []),
   ];
   let child!: ChildProcess;
   let spawnError: Error | undefined;
