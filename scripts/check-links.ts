@@ -107,7 +107,7 @@ const UNIT = /\.(service|socket|timer|path|target)$/;
 
 function walk(root: string, dir = root, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
-    if (SKIP.has(name)) continue;
+    if (SKIP.has(name) || (name.startsWith(".") && dir === root)) continue; // .stryker-tmp, .ci
     const p = join(dir, name);
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st) continue;
