@@ -2,7 +2,10 @@
  * One call's media on a native thread (native/call-media): every 20 ms on the
  * monotonic clock it reads a microphone frame, sends it as G.711 RTP, takes
  * what arrived into its jitter buffer and tops up the earpiece — one wake-up
- * a frame for both directions, and no JavaScript per frame. Measured against
+ * a frame for both directions, and no JavaScript per frame. Packets are sent
+ * at the far end's packet time (`setPacketTime`: 20 ms frames gathered into
+ * 10–60 ms packets) and received at any (the jitter buffer keeps 10 ms units
+ * placed by timestamp; native/call-media/engine.h). Measured against
  * the same call done in JavaScript in docs/audio.md and docs/benchmarks.md.
  *
  * The same face as RtpSession towards SIP (port, codec, direction, remote,
@@ -57,6 +60,7 @@ interface NativeCallMedia {
   setCodec(h: Handle, law: number, payloadType: number): void;
   setEventPt(h: Handle, pt: number): void;
   setDirection(h: Handle, sending: boolean, receiving: boolean): void;
+  setPacketTime(h: Handle, ms: number): void;
   setDevices(h: Handle, earpiece: string, microphone: string): void;
   sendPacket(h: Handle, pt: number, payload: Uint8Array, marker: boolean, ts: number): number;
   timestamp(h: Handle): number;
@@ -328,6 +332,11 @@ export class CallMediaThread
 
   get mediaDirection(): MediaDirection {
     return this.direction;
+  }
+
+  /** The packet time to send, ms (the far end's `a=ptime`, RFC 4566 §6): 10–60 in steps of 10. */
+  setPacketTime(ms: number): void {
+    if (!this.isClosed) this.n.setPacketTime(this.h, Math.round(ms));
   }
 
   /**

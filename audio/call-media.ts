@@ -19,6 +19,11 @@ export interface CallMedia {
   setTelephoneEvent(pt: number | undefined): void;
   /** SDP direction (RFC 3264 §5.1, hold in §8.4). */
   setDirection(d: MediaDirection): void;
+  /**
+   * The packet time to send, ms: the far end's `a=ptime` (RFC 4566 §6), 10–60
+   * in steps of 10 (default 20). Packets of any size are received.
+   */
+  setPacketTime(ms: number): void;
   readonly mediaDirection: MediaDirection;
   sendDtmf(digit: string, durationMs?: number): Promise<void>;
   stats(): RtpStats;

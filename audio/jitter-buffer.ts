@@ -1,26 +1,33 @@
 /**
- * An adaptive jitter buffer for 20 ms frames, read once per frame time by the
- * playback side (pull model).
+ * An adaptive jitter buffer, read once per 20 ms frame by the playback side
+ * (pull model), that takes packets of any packet time (`a=ptime` 10–60 ms:
+ * 80 to 480 samples at 8 kHz) whole — nothing truncated, nothing padded.
  *
+ * - Audio is kept in 10 ms units placed by RTP timestamp (RFC 3550 §5.1:
+ *   the timestamp, not the sequence number, says where media belongs in
+ *   time): a 30 ms packet fills three units, a 20 ms read takes two.
  * - Playout starts once the target delay is buffered; the target adapts
  *   between `minMs` and `maxMs` to the interarrival jitter (RFC 3550 §6.4.1,
- *   A.8): target = frame + 3·jitter, raised a frame after each underrun.
- * - Reordered packets are put back in sequence; a packet whose turn has
- *   passed is counted late and dropped.
- * - A missing frame is concealed by repeating the last one, 6 dB quieter each
- *   time, for up to `concealMs`; after that the buffer plays silence and
- *   re-buffers.
- * - If more than the target plus two frames piles up, the oldest frame is
- *   dropped so delay does not grow (ITU-T G.114: one-way delay < 150 ms).
+ *   A.8): target = frame + 3·jitter, raised 20 ms after each underrun, and
+ *   never under one packet plus one frame (a 60 ms packet must not run dry
+ *   before the next one is due).
+ * - Reordered packets are put back in order; a packet whose time has passed
+ *   is counted late and dropped.
+ * - A missing unit is concealed by repeating the last one, 6 dB quieter for
+ *   each 20 ms concealed, for up to `concealMs`; after that the buffer plays
+ *   silence and re-buffers.
+ * - If more than the target plus 40 ms (or a packet, if longer) piles up,
+ *   the oldest audio is dropped so delay does not grow (ITU-T G.114: one-way
+ *   delay < 150 ms).
+ *
+ * `played`, `concealed` and `dropped` count 10 ms units; `received` and
+ * `late` count packets.
  */
-import { seqDelta } from "./rtp-packet.ts";
 
 export interface JitterBufferOptions {
-  frameMs?: number;
   minMs?: number;
   maxMs?: number;
   concealMs?: number;
-  samples?: number;
 }
 
 export interface JitterStats {
@@ -35,27 +42,32 @@ export interface JitterStats {
   targetMs: number;
 }
 
+/** 10 ms at 8 kHz: the unit audio is kept in. */
+export const UNIT = 80;
+const UNIT_MS = 10;
+/** The read side's frame (20 ms). */
+const FRAME_UNITS = 2;
+
 export class JitterBuffer {
-  private readonly frames = new Map<number, Int16Array>();
-  private nextSeq: number | undefined;
+  private readonly units = new Map<number, Int16Array>();
+  private next: number | undefined;
   private playing = false;
   private last: Int16Array | undefined;
   private concealedRun = 0;
   private jitter = 0;
   private lastTransit: number | undefined;
-  private targetFrames: number;
-  private readonly frameMs: number;
-  private readonly minFrames: number;
-  private readonly maxFrames: number;
-  private readonly concealFrames: number;
+  private packetUnits = FRAME_UNITS;
+  private targetUnits: number;
+  private readonly minUnits: number;
+  private readonly maxUnits: number;
+  private readonly concealUnits: number;
   readonly stats: JitterStats;
 
   constructor(o: JitterBufferOptions = {}) {
-    this.frameMs = o.frameMs ?? 20;
-    this.minFrames = Math.max(1, Math.round((o.minMs ?? 40) / this.frameMs));
-    this.maxFrames = Math.max(this.minFrames, Math.round((o.maxMs ?? 80) / this.frameMs));
-    this.concealFrames = Math.round((o.concealMs ?? 60) / this.frameMs);
-    this.targetFrames = this.minFrames;
+    this.minUnits = Math.max(FRAME_UNITS, Math.round((o.minMs ?? 40) / UNIT_MS));
+    this.maxUnits = Math.max(this.minUnits, Math.round((o.maxMs ?? 80) / UNIT_MS));
+    this.concealUnits = Math.round((o.concealMs ?? 60) / UNIT_MS);
+    this.targetUnits = this.minUnits;
     this.stats = {
       received: 0,
       played: 0,
@@ -64,12 +76,16 @@ export class JitterBuffer {
       dropped: 0,
       underruns: 0,
       jitterMs: 0,
-      targetMs: this.targetFrames * this.frameMs,
+      targetMs: this.targetUnits * UNIT_MS,
     };
   }
 
-  /** A decoded frame arrived. `timestampMs` is its RTP timestamp in ms; `arrivalMs` local time. */
-  push(seq: number, frame: Int16Array, timestampMs: number, arrivalMs: number): void {
+  /**
+   * A decoded packet arrived: `pcm` of any length (whole 10 ms units; a
+   * partial last unit is completed with silence). `timestampMs` is its RTP
+   * timestamp in ms, `arrivalMs` local time.
+   */
+  push(pcm: Int16Array, timestampMs: number, arrivalMs: number): void {
     this.stats.received++;
     // RFC 3550 A.8: J += (|D| - J) / 16, D the change in transit time.
     const transit = arrivalMs - timestampMs;
@@ -78,73 +94,90 @@ export class JitterBuffer {
       this.stats.jitterMs = this.jitter;
     }
     this.lastTransit = transit;
-    if (this.nextSeq !== undefined && this.playing && seqDelta(this.nextSeq, seq) < 0) {
+    const n = Math.ceil(pcm.length / UNIT);
+    if (n === 0) return;
+    const first = Math.round(timestampMs / UNIT_MS);
+    if (this.next !== undefined && this.playing && first < this.next) {
       this.stats.late++;
-      return;
+      if (first + n <= this.next) return; // wholly past: dropped
     }
-    if (this.nextSeq === undefined || seqDelta(this.nextSeq, seq) < 0) this.nextSeq = seq;
-    this.frames.set(seq, frame);
+    if (this.next === undefined || (!this.playing && first < this.next)) this.next = first;
+    this.packetUnits = n;
+    for (let k = 0; k < n; k++) {
+      if (this.playing && first + k < (this.next as number)) continue;
+      const unit = new Int16Array(UNIT);
+      unit.set(pcm.subarray(k * UNIT, (k + 1) * UNIT));
+      this.units.set(first + k, unit);
+    }
     this.adapt();
   }
 
+  /** The least the target may be: one packet and one frame. */
+  private floor(): number {
+    return Math.max(this.minUnits, this.packetUnits + FRAME_UNITS);
+  }
+
+  private setTarget(units: number): void {
+    this.targetUnits = Math.min(Math.max(this.maxUnits, this.floor()), units);
+    this.stats.targetMs = this.targetUnits * UNIT_MS;
+  }
+
   private adapt(): void {
-    const wanted = Math.ceil((this.frameMs + 3 * this.jitter) / this.frameMs);
-    this.targetFrames = Math.min(
-      this.maxFrames,
-      Math.max(this.minFrames, wanted, this.targetFrames),
-    );
-    this.stats.targetMs = this.targetFrames * this.frameMs;
-    while (this.playing && this.frames.size > this.targetFrames + 2 && this.nextSeq !== undefined) {
-      this.frames.delete(this.nextSeq);
-      this.nextSeq = (this.nextSeq + 1) & 0xffff;
-      this.stats.dropped++;
+    const wanted = Math.ceil((FRAME_UNITS * UNIT_MS + 3 * this.jitter) / UNIT_MS);
+    this.setTarget(Math.max(this.floor(), wanted, this.targetUnits));
+    const limit = this.targetUnits + Math.max(2 * FRAME_UNITS, this.packetUnits);
+    while (this.playing && this.units.size > limit && this.next !== undefined) {
+      if (this.units.delete(this.next)) this.stats.dropped++;
+      this.next++;
     }
   }
 
-  /** Fills `out` with the next frame (or concealment, or silence). Always returns true. */
+  /** Fills `out` (whole 10 ms units; 160 samples a frame) with what is due. Always returns true. */
   read(out: Int16Array): boolean {
+    for (let at = 0; at < out.length; at += UNIT) this.readUnit(out.subarray(at, at + UNIT));
+    return true;
+  }
+
+  private readUnit(out: Int16Array): void {
     if (!this.playing) {
-      if (this.frames.size >= this.targetFrames) this.playing = true;
+      if (this.units.size >= this.targetUnits) this.playing = true;
       else {
         out.fill(0);
-        return true;
+        return;
       }
     }
-    const seq = this.nextSeq as number;
-    const frame = this.frames.get(seq);
-    this.nextSeq = (seq + 1) & 0xffff;
-    if (frame) {
-      this.frames.delete(seq);
-      out.set(frame.subarray(0, out.length));
-      if (frame.length < out.length) out.fill(0, frame.length);
-      this.last = frame;
+    const at = this.next as number;
+    const unit = this.units.get(at);
+    this.next = at + 1;
+    if (unit) {
+      this.units.delete(at);
+      out.set(unit.subarray(0, out.length));
+      this.last = unit;
       this.concealedRun = 0;
       this.stats.played++;
-      return true;
+      return;
     }
-    if (this.last && this.concealedRun < this.concealFrames) {
+    if (this.last && this.concealedRun < this.concealUnits) {
       this.concealedRun++;
-      const gain = 0.5 ** this.concealedRun;
-      for (let i = 0; i < out.length; i++)
-        out[i] = Math.round(((this.last[i] as number) ?? 0) * gain);
+      const gain = 0.5 ** Math.ceil((this.concealedRun * UNIT_MS) / 20);
+      for (let i = 0; i < out.length; i++) out[i] = Math.round((this.last[i] as number) * gain);
       this.stats.concealed++;
-      return true;
+      return;
     }
-    // Concealment used up. Later frames waiting: go on from the earliest.
-    const next = [...this.frames.keys()].sort((x, y) => seqDelta(y, x))[0];
-    if (next !== undefined) {
-      this.nextSeq = next;
+    // Concealment used up. Later audio waiting: go on from the earliest.
+    let earliest: number | undefined;
+    for (const k of this.units.keys()) if (earliest === undefined || k < earliest) earliest = k;
+    if (earliest !== undefined) {
+      this.next = earliest;
       this.concealedRun = 0;
-      return this.read(out);
+      return this.readUnit(out);
     }
-    // Nothing at all: silence, and wait for the target again with a frame more of margin.
+    // Nothing at all: silence, and wait for the target again with 20 ms more of margin.
     out.fill(0);
     this.playing = false;
     this.last = undefined;
-    this.nextSeq = undefined;
+    this.next = undefined;
     this.stats.underruns++;
-    this.targetFrames = Math.min(this.maxFrames, this.targetFrames + 1);
-    this.stats.targetMs = this.targetFrames * this.frameMs;
-    return true;
+    this.setTarget(this.targetUnits + FRAME_UNITS);
   }
 }

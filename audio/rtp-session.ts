@@ -1,5 +1,5 @@
 /**
- * One call's media: G.711 over RTP (RFC 3550) on UDP, 20 ms packets.
+ * One call's media: G.711 over RTP (RFC 3550) on UDP.
  *
  * - Ports: an even RTP port from the configured range and RTCP on the next
  *   (RFC 3550 §11).
@@ -9,10 +9,14 @@
  *   counted, never followed (audio/media-sources.ts).
  * - Inactivity: "inactive" when nothing came from the far end for
  *   `inactivityMs` (audio/inactivity-watch.ts).
- * - Receiving: packets go through the adaptive jitter buffer; the session is
- *   a FrameSource that the playback device pulls once per 20 ms.
+ * - Receiving: packets of any packet time go through the adaptive jitter
+ *   buffer (10 ms units placed by timestamp); the session is a FrameSource
+ *   that the playback device pulls once per 20 ms.
  * - Sending: frames pushed by the capture device (`sendFrame`) or pulled from
- *   a FrameSource on the monotonic clock (`startSending`).
+ *   a FrameSource on the monotonic clock (`startSending`), gathered into
+ *   packets of the far end's packet time (`setPacketTime`, its `a=ptime`,
+ *   RFC 4566 §6; 20 ms by default): a 30 ms packet leaves every other 20 ms
+ *   frame and the next, 10 ms packets leave two a frame.
  * - DTMF: RFC 4733 telephone-events, sent and received.
  * - RTCP: a sender or receiver report with SDES every ~5 s (§6.2).
  */
@@ -92,6 +96,8 @@ export interface CallMediaEvents {
 
 const FRAME = 160;
 const FRAME_MS = 20;
+/** The longest packet sent: 60 ms. */
+const MAX_PACKET = 480;
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 function bind(sock: Socket, port: number, address: string): Promise<void> {
@@ -133,6 +139,13 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
   private readonly dtmfOut: DtmfSender;
   private closed = false;
   private telephoneEventPt: number | undefined;
+  /** The packet being gathered: `packetSamples` long, starting at RTP timestamp `pendingTs`. */
+  private packetSamples = FRAME;
+  private readonly pending = new Int16Array(MAX_PACKET);
+  private pendingFill = 0;
+  private pendingTs = 0;
+  /** The first received RTP timestamp: the jitter buffer places audio relative to it. */
+  private baseTs: number | undefined;
 
   private constructor(
     private readonly rtp: Socket,
@@ -164,7 +177,9 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     this.dtmfOut = new DtmfSender({
       timestamp: () => this.ts,
       skipTimestamp: (ts) => {
-        if (((ts - this.ts) | 0) > 0) this.ts = ts >>> 0;
+        if (((ts - this.ts) | 0) <= 0) return;
+        this.flush(); // what was gathered keeps its own timestamp
+        this.ts = ts >>> 0;
       },
       send: (pt, payload, marker, timestamp) => this.sendPacket(pt, payload, marker, timestamp),
     });
@@ -228,7 +243,18 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     this.direction = d;
   }
 
-  /** Sends one 20 ms frame (160 samples at 8 kHz). */
+  /**
+   * The packet time to send, ms (the far end's `a=ptime`, RFC 4566 §6): 10–60
+   * in steps of 10. What was gathered at the old one leaves as it is.
+   */
+  setPacketTime(ms: number): void {
+    const samples = Math.min(60, Math.max(10, Math.round(ms / 10) * 10)) * 8;
+    if (samples === this.packetSamples) return;
+    this.flush();
+    this.packetSamples = samples;
+  }
+
+  /** Sends captured audio (a 20 ms frame of 160 samples, as a rule) in packets of the packet time. */
   sendFrame(pcm: Int16Array): void {
     if (
       this.closed ||
@@ -236,12 +262,27 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
       this.direction === "recvonly" ||
       this.direction === "inactive"
     ) {
-      this.ts = (this.ts + FRAME) >>> 0;
+      this.pendingFill = 0;
+      this.ts = (this.ts + pcm.length) >>> 0;
       return;
     }
-    const payload = encodeG711(this.codec.law, pcm.length === FRAME ? pcm : pcm.subarray(0, FRAME));
-    this.sendPacket(this.codec.payloadType, payload, this.framesSent === 0, this.ts);
-    this.ts = (this.ts + FRAME) >>> 0;
+    for (let at = 0; at < pcm.length; ) {
+      if (this.pendingFill === 0) this.pendingTs = this.ts;
+      const take = Math.min(this.packetSamples - this.pendingFill, pcm.length - at);
+      this.pending.set(pcm.subarray(at, at + take), this.pendingFill);
+      this.pendingFill += take;
+      at += take;
+      this.ts = (this.ts + take) >>> 0;
+      if (this.pendingFill >= this.packetSamples) this.flush();
+    }
+  }
+
+  /** Sends what has been gathered, if anything. */
+  private flush(): void {
+    if (this.pendingFill === 0) return;
+    const payload = encodeG711(this.codec.law, this.pending.subarray(0, this.pendingFill));
+    this.pendingFill = 0;
+    this.sendPacket(this.codec.payloadType, payload, this.framesSent === 0, this.pendingTs);
   }
 
   private sendPacket(pt: number, payload: Uint8Array, marker: boolean, timestamp: number): void {
@@ -315,7 +356,8 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     }
     if (this.direction === "sendonly" || this.direction === "inactive") return;
     const pcm = decodeG711(this.codec.law, p.payload);
-    this.jb.push(p.sequence, pcm, (p.timestamp / 8000) * 1000, nowMs());
+    this.baseTs ??= p.timestamp;
+    this.jb.push(pcm, ((p.timestamp - this.baseTs) | 0) / 8, nowMs());
   }
 
   /** Extended highest sequence number and packets received (RFC 3550 A.1, A.3). */

@@ -264,8 +264,8 @@ export class PhoneAgent extends EventEmitter<{
     const req = inv.request;
     // RFC 3264 §6: no common codec in the offer → 488 Not Acceptable Here (before ringing).
     if (req.body) {
-      const offer = parseSdp(req.body);
       const ours = this.o.media?.codecs ?? ["pcmu", "pcma"];
+      const offer = parseSdp(req.body, ours);
       if (!offer || !commonCodec(offer.codecs, ours)) {
         void inv.reject({ statusCode: 488, reasonPhrase: "Not Acceptable Here" }).catch(() => {});
         this.emit("refused", req.callId, 488, offer ? "no common codec" : "unusable SDP");

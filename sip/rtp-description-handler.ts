@@ -10,7 +10,9 @@
  *     └─────────────────► have-remote-offer ────────────────► stable
  *
  * Hold and resume (RFC 3264 §8.4) come as `{ hold: true | false }` in the
- * options of a re-INVITE. The RtpSession is opened on first use and released
+ * options of a re-INVITE. Our answer has one `m=` line for each offered one
+ * (RFC 3264 §6; sip/sdp.ts), and the media sends packets of the far end's
+ * `a=ptime` (RFC 4566 §6). The RtpSession is opened on first use and released
  * by close().
  */
 import { randomInt } from "node:crypto";
@@ -24,8 +26,11 @@ import { type MediaDirection, RtpSession, type RtpSessionOptions } from "../audi
 import {
   type AudioDescription,
   answerDirection,
+  type BuildSdp,
+  buildAnswer,
   buildSdp,
   commonCodec,
+  packetTime,
   parseSdp,
   type SdpCodec,
   STATIC,
@@ -111,24 +116,23 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
     const rtp = await this.session();
     this.version++;
     const te = this.o.telephoneEventPt ?? 101;
-    const sdp = (
+    const ours = (
       codecs: SdpCodec[],
       direction: MediaDirection,
       telephoneEventPt?: number,
-    ): BodyAndContentType => ({
-      contentType: "application/sdp",
-      body: buildSdp({
-        sessionId: this.sessionId,
-        version: this.version,
-        address: this.o.address,
-        port: rtp.port,
-        codecs,
-        ...(telephoneEventPt !== undefined && { telephoneEventPt }),
-        direction,
-      }),
+    ): BuildSdp => ({
+      sessionId: this.sessionId,
+      version: this.version,
+      address: this.o.address,
+      port: rtp.port,
+      codecs,
+      ...(telephoneEventPt !== undefined && { telephoneEventPt }),
+      direction,
     });
+    const sdp = (body: string): BodyAndContentType => ({ contentType: "application/sdp", body });
     if (this.state === "have-remote-offer" && this.remoteOffer) {
-      // Our answer: their preferred codec we speak, the mirrored direction (RFC 3264 §6.1).
+      // Our answer: their preferred codec we speak, the mirrored direction (RFC 3264 §6.1),
+      // and every other offered stream refused with port 0 (§6).
       const offer = this.remoteOffer;
       const codec = commonCodec(
         offer.codecs,
@@ -137,10 +141,10 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
       const direction = answerDirection(offer.direction, this.hold);
       this.apply(offer, codec, direction);
       this.state = "stable";
-      return sdp([codec], direction, offer.telephoneEventPt);
+      return sdp(buildAnswer(offer, ours([codec], direction, offer.telephoneEventPt)));
     }
     this.state = "have-local-offer";
-    return sdp(this.ours(), this.hold ? "sendonly" : "sendrecv", te);
+    return sdp(buildSdp(ours(this.ours(), this.hold ? "sendonly" : "sendrecv", te)));
   }
 
   async setDescription(
@@ -148,7 +152,10 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
     options?: SessionDescriptionHandlerOptions & HoldOption,
   ): Promise<void> {
     if (options && typeof options.hold === "boolean") this.hold = options.hold;
-    const desc = parseSdp(sdp);
+    const desc = parseSdp(
+      sdp,
+      this.ours().map((c) => c.name),
+    );
     if (!desc) throw new Error("SDP without a usable m=audio RTP/AVP line");
     const codec = commonCodec(
       desc.codecs,
@@ -179,6 +186,7 @@ export class RtpDescriptionHandler implements SessionDescriptionHandler {
     const rtp = this.rtp as CallMedia;
     rtp.setCodec({ law: codec.name as "pcmu" | "pcma", payloadType: codec.payloadType });
     rtp.setDirection(remote.port === 0 ? "inactive" : direction);
+    rtp.setPacketTime(packetTime(remote.ptime));
     if (remote.port > 0) rtp.setRemote(remote.address, remote.port);
     this.dtmfPt = remote.telephoneEventPt;
     rtp.setTelephoneEvent(remote.telephoneEventPt);

@@ -5,6 +5,7 @@
  *         jitterMaxMs, concealMs, ssrc, seq, timestamp, latchWindowMs}, onEvent) → handle
  *   setRemote(h, address, port)   setCodec(h, law 0|1, payloadType)
  *   setEventPt(h, pt | -1)        setDirection(h, sending, receiving)
+ *   setPacketTime(h, ms)          (packets sent: 10–60 ms; any size received)
  *   setDevices(h, earpiece | "", microphone | "")
  *   sendPacket(h, pt, Uint8Array, marker, timestamp)
  *   timestamp(h) → number         skipTimestamp(h, atLeast)
@@ -179,9 +180,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     .microphone = has_mic ? microphone : NULL,
     .queue_frames = get_int(env, a[0], "queueFrames", 2),
     .rt_priority = get_int(env, a[0], "realtimePriority", 0),
-    .jitter = {.min_frames = get_int(env, a[0], "jitterMinMs", 40) / 20,
-               .max_frames = get_int(env, a[0], "jitterMaxMs", 80) / 20,
-               .conceal_frames = get_int(env, a[0], "concealMs", 60) / 20},
+    .jitter = {.min_units = get_int(env, a[0], "jitterMinMs", 40) / JB_UNIT_MS,
+               .max_units = get_int(env, a[0], "jitterMaxMs", 80) / JB_UNIT_MS,
+               .conceal_units = get_int(env, a[0], "concealMs", 60) / JB_UNIT_MS},
     .ssrc = get_u32(env, a[0], "ssrc"),
     .seq = (uint16_t)get_u32(env, a[0], "seq"),
     .timestamp = get_u32(env, a[0], "timestamp"),
@@ -284,6 +285,13 @@ static napi_value js_set_direction(napi_env env, napi_callback_info info) {
   int32_t v[2];
   call_t *c = handle_and_ints(env, info, 2, v);
   if (c) engine_set_direction(&c->e, v[0], v[1]);
+  return c ? undef(env) : NULL;
+}
+
+static napi_value js_set_packet_time(napi_env env, napi_callback_info info) {
+  int32_t v[1];
+  call_t *c = handle_and_ints(env, info, 1, v);
+  if (c) engine_set_packet_time(&c->e, v[0]);
   return c ? undef(env) : NULL;
 }
 
@@ -444,6 +452,7 @@ static napi_value init(napi_env env, napi_value exports) {
   snd_lib_error_set_handler(quiet); /* errors are reported as events instead */
   struct { const char *name; napi_callback fn; } fns[] = {
       {"open", js_open}, {"setRemote", js_set_remote}, {"setCodec", js_set_codec},
+      {"setPacketTime", js_set_packet_time},
       {"setEventPt", js_set_event_pt}, {"setDirection", js_set_direction}, {"setDevices", js_set_devices}, {"sendPacket", js_send_packet},
       {"timestamp", js_timestamp}, {"skipTimestamp", js_skip_timestamp}, {"overlay", js_overlay},
       {"clearOverlay", js_clear_overlay}, {"stats", js_stats}, {"close", js_close},

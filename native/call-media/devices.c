@@ -107,7 +107,7 @@ void capture_frame(engine *e, int16_t *out) {
 /* ---- earpiece: written as fast as the device plays, never ahead of it ---- */
 
 static void play_frame(engine *e, int16_t *frame) {
-  if (e->receiving) jb_read(&e->jb, frame);
+  if (e->receiving) jb_read(&e->jb, frame, FRAME);
   else memset(frame, 0, FRAME * sizeof *frame);
   for (int i = 0; i < FRAME && e->overlay_count > 0; i++) {
     int v = frame[i] + e->overlay[e->overlay_head];

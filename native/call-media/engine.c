@@ -121,6 +121,7 @@ int engine_open(engine *e, const engine_options *o, const char *address, int por
   e->ssrc = o->ssrc;
   e->seq = o->seq;
   e->timestamp = o->timestamp;
+  e->packet_samples = FRAME;
   e->rt_priority = o->rt_priority;
   e->latch_window_ms = o->latch_window_ms < 0 ? 0 : o->latch_window_ms;
   e->queue_frames = o->queue_frames < 1 ? 2 : o->queue_frames > 3 ? 3 : o->queue_frames;
@@ -194,6 +195,18 @@ void engine_set_direction(engine *e, int sending, int receiving) {
   pthread_mutex_unlock(&e->lock);
 }
 
+void engine_set_packet_time(engine *e, int ms) {
+  int samples = (ms + 5) / 10 * 80;
+  if (samples < 80) samples = 80;
+  if (samples > MAX_PACKET) samples = MAX_PACKET;
+  pthread_mutex_lock(&e->lock);
+  if (samples != e->packet_samples) {
+    if (e->sock >= 0) flush_audio(e);
+    e->packet_samples = samples;
+  }
+  pthread_mutex_unlock(&e->lock);
+}
+
 void engine_set_devices(engine *e, const char *earpiece, const char *microphone) {
   pthread_mutex_lock(&e->lock);
   snprintf(e->ear.want, sizeof e->ear.want, "%s", earpiece ? earpiece : "");
@@ -218,7 +231,10 @@ uint32_t engine_timestamp(engine *e) {
 
 void engine_skip_timestamp(engine *e, uint32_t at_least) {
   pthread_mutex_lock(&e->lock);
-  if ((int32_t)(at_least - e->timestamp) > 0) e->timestamp = at_least;
+  if ((int32_t)(at_least - e->timestamp) > 0) {
+    if (e->sock >= 0) flush_audio(e); /* what was gathered keeps its own timestamp */
+    e->timestamp = at_least;
+  }
   pthread_mutex_unlock(&e->lock);
 }
 

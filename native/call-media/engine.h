@@ -1,7 +1,13 @@
 /* One call's media on a thread of its own: every 20 ms on CLOCK_MONOTONIC it
  * reads a microphone frame, sends it as G.711 RTP, takes every RTP packet that
  * arrived into the jitter buffer, and tops up the earpiece. One wake-up a
- * frame for both directions; no JavaScript runs per frame. */
+ * frame for both directions; no JavaScript runs per frame.
+ *
+ * Packet time (the far end's a=ptime, RFC 4566 §6; 10–60 ms in 10 ms steps):
+ * the device clock stays at 20 ms. Sending gathers 20 ms microphone frames
+ * into packets of the packet time (a 30 ms packet leaves at every other tick
+ * and the next; 10 ms packets leave two a tick); receiving takes packets of
+ * any size whole into the jitter buffer's 10 ms units (jitter.h). */
 #ifndef CALL_MEDIA_ENGINE_H
 #define CALL_MEDIA_ENGINE_H
 #include <alsa/asoundlib.h>
@@ -13,6 +19,7 @@
 
 #define FRAME 160 /* 20 ms at 8 kHz */
 #define MIC_FIFO (FRAME * 4)
+#define MAX_PACKET 480 /* the longest packet sent: 60 ms */
 #define OVERLAY_SAMPLES (8000 * 4)
 
 typedef enum { EV_REMOTE, EV_EVENT_PACKET, EV_DEVICE_ERROR, EV_DEVICE_OK, EV_SWITCHED, EV_CLOSED } event_kind;
@@ -88,6 +95,14 @@ typedef struct engine {
   uint32_t ssrc, timestamp;
   uint16_t seq;
   int first_sent;
+  /* the audio packet being gathered: packet_samples long, from RTP timestamp pending_ts */
+  int packet_samples;
+  int16_t pending[MAX_PACKET];
+  int pending_fill;
+  uint32_t pending_ts;
+  /* the first RTP timestamp received: the jitter buffer places audio relative to it */
+  int have_base_ts;
+  uint32_t base_ts;
   /* receive statistics (RFC 3550 A.1, A.3) */
   int have_first;
   uint16_t first_seq, max_seq;
@@ -120,6 +135,8 @@ void engine_set_remote(engine *e, const char *address, int port);
 void engine_set_codec(engine *e, int law, int payload_type);
 void engine_set_event_pt(engine *e, int pt);
 void engine_set_direction(engine *e, int sending, int receiving);
+/* The packet time to send, ms (10–60, rounded to 10): what is gathered leaves as it is. */
+void engine_set_packet_time(engine *e, int ms);
 /* Which earpiece and microphone to use (NULL or "": none); opened and closed on the thread. */
 void engine_set_devices(engine *e, const char *earpiece, const char *microphone);
 int engine_send_packet(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t timestamp);

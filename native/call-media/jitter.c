@@ -2,29 +2,37 @@
 #include <math.h>
 #include <string.h>
 
-#define FRAME_MS 20
+#define FRAME_UNITS 2 /* the read side's 20 ms */
 
 /* Signed distance from sequence number a to b, modulo 2^16 (RFC 3550 A.1). */
 int seq_delta(uint16_t a, uint16_t b) { return (int)((uint16_t)(b - a + 0x8000)) - 0x8000; }
 
-static void set_target(jitter_buffer *jb, int frames) {
-  jb->target_frames = frames;
-  jb->stats.target_ms = frames * FRAME_MS;
+/* The least the target may be: one packet and one frame. */
+static int floor_units(const jitter_buffer *jb) {
+  int f = jb->packet_units + FRAME_UNITS;
+  return f > jb->o.min_units ? f : jb->o.min_units;
+}
+
+static void set_target(jitter_buffer *jb, int units) {
+  int cap = jb->o.max_units > floor_units(jb) ? jb->o.max_units : floor_units(jb);
+  if (cap > JB_SLOTS / 2) cap = JB_SLOTS / 2;
+  jb->target_units = units < cap ? units : cap;
+  jb->stats.target_ms = jb->target_units * JB_UNIT_MS;
 }
 
 void jb_init(jitter_buffer *jb, jitter_options o) {
   memset(jb, 0, sizeof *jb);
-  if (o.min_frames < 1) o.min_frames = 1;
-  if (o.max_frames < o.min_frames) o.max_frames = o.min_frames;
-  if (o.max_frames > JB_SLOTS / 2) o.max_frames = JB_SLOTS / 2;
-  if (o.conceal_frames < 0) o.conceal_frames = 0;
+  if (o.min_units < FRAME_UNITS) o.min_units = FRAME_UNITS;
+  if (o.max_units < o.min_units) o.max_units = o.min_units;
+  if (o.conceal_units < 0) o.conceal_units = 0;
   jb->o = o;
-  set_target(jb, o.min_frames);
+  jb->packet_units = FRAME_UNITS;
+  set_target(jb, o.min_units);
 }
 
-static void remove_slot(jitter_buffer *jb, uint16_t seq) {
-  int i = seq % JB_SLOTS;
-  if (jb->present[i] && jb->seq[i] == seq) {
+static void remove_slot(jitter_buffer *jb, uint16_t unit) {
+  int i = unit % JB_SLOTS;
+  if (jb->present[i] && jb->unit[i] == unit) {
     jb->present[i] = 0;
     jb->count--;
   }
@@ -36,21 +44,22 @@ static void clear(jitter_buffer *jb) {
 }
 
 static void adapt(jitter_buffer *jb) {
-  int wanted = (int)ceil((FRAME_MS + 3 * jb->jitter) / FRAME_MS);
-  int t = jb->target_frames;
+  int wanted = (int)ceil((FRAME_UNITS * JB_UNIT_MS + 3 * jb->jitter) / JB_UNIT_MS);
+  int t = jb->target_units;
   if (wanted > t) t = wanted;
-  if (t < jb->o.min_frames) t = jb->o.min_frames;
-  if (t > jb->o.max_frames) t = jb->o.max_frames;
+  if (floor_units(jb) > t) t = floor_units(jb);
   set_target(jb, t);
-  /* More than target + 2 queued: drop the oldest so the delay does not grow (G.114). */
-  while (jb->playing && jb->count > jb->target_frames + 2) {
-    remove_slot(jb, jb->next_seq);
-    jb->next_seq++;
-    jb->stats.dropped++;
+  /* More than target + 40 ms (or a packet) queued: drop the oldest so the delay does not grow (G.114). */
+  int limit = jb->target_units + (jb->packet_units > 2 * FRAME_UNITS ? jb->packet_units : 2 * FRAME_UNITS);
+  while (jb->playing && jb->count > limit) {
+    int i = jb->next % JB_SLOTS;
+    if (jb->present[i] && jb->unit[i] == jb->next) jb->stats.dropped++;
+    remove_slot(jb, jb->next);
+    jb->next++;
   }
 }
 
-void jb_push(jitter_buffer *jb, uint16_t seq, const int16_t *frame, double timestamp_ms, double arrival_ms) {
+void jb_push(jitter_buffer *jb, const int16_t *pcm, int samples, double timestamp_ms, double arrival_ms) {
   jb->stats.received++;
   double transit = arrival_ms - timestamp_ms; /* RFC 3550 A.8: J += (|D| - J) / 16 */
   if (jb->have_transit) {
@@ -59,73 +68,89 @@ void jb_push(jitter_buffer *jb, uint16_t seq, const int16_t *frame, double times
   }
   jb->last_transit = transit;
   jb->have_transit = 1;
-  if (jb->have_next && jb->playing && seq_delta(jb->next_seq, seq) < 0) {
+  if (samples > JB_MAX_PACKET) samples = JB_MAX_PACKET;
+  int n = (samples + JB_UNIT - 1) / JB_UNIT;
+  if (n <= 0) return;
+  uint16_t first = (uint16_t)(int32_t)lround(timestamp_ms / JB_UNIT_MS);
+  if (jb->have_next && jb->playing && seq_delta(jb->next, first) < 0) {
     jb->stats.late++;
-    return;
+    if (seq_delta(jb->next, (uint16_t)(first + n)) <= 0) return; /* wholly past: dropped */
   }
-  if (jb->have_next && seq_delta(jb->next_seq, seq) >= JB_SLOTS) {
+  if (jb->have_next && seq_delta(jb->next, (uint16_t)(first + n - 1)) >= JB_SLOTS) {
     /* A jump far ahead (a new stream): start over rather than alias slots. */
     clear(jb);
     jb->playing = 0;
     jb->have_next = 0;
     jb->stats.resets++;
   }
-  if (!jb->have_next || seq_delta(jb->next_seq, seq) < 0) {
-    jb->next_seq = seq;
+  if (!jb->have_next || (!jb->playing && seq_delta(jb->next, first) < 0)) {
+    jb->next = first;
     jb->have_next = 1;
   }
-  int i = seq % JB_SLOTS;
-  if (!jb->present[i]) jb->count++;
-  jb->present[i] = 1;
-  jb->seq[i] = seq;
-  memcpy(jb->pcm[i], frame, sizeof jb->pcm[i]);
+  jb->packet_units = n;
+  for (int k = 0; k < n; k++) {
+    uint16_t u = (uint16_t)(first + k);
+    if (jb->playing && seq_delta(jb->next, u) < 0) continue;
+    int i = u % JB_SLOTS;
+    if (!jb->present[i]) jb->count++;
+    jb->present[i] = 1;
+    jb->unit[i] = u;
+    int len = samples - k * JB_UNIT < JB_UNIT ? samples - k * JB_UNIT : JB_UNIT;
+    memcpy(jb->pcm[i], pcm + k * JB_UNIT, (size_t)len * sizeof *pcm);
+    if (len < JB_UNIT) memset(jb->pcm[i] + len, 0, (size_t)(JB_UNIT - len) * sizeof *pcm);
+  }
   adapt(jb);
 }
 
-void jb_read(jitter_buffer *jb, int16_t *out) {
+static void read_unit(jitter_buffer *jb, int16_t *out) {
   for (;;) {
     if (!jb->playing) {
-      if (jb->count >= jb->target_frames) jb->playing = 1;
+      if (jb->have_next && jb->count >= jb->target_units) jb->playing = 1;
       else {
-        memset(out, 0, JB_FRAME * sizeof *out);
+        memset(out, 0, JB_UNIT * sizeof *out);
         return;
       }
     }
-    uint16_t seq = jb->next_seq;
-    int i = seq % JB_SLOTS;
-    jb->next_seq = seq + 1;
-    if (jb->present[i] && jb->seq[i] == seq) {
-      memcpy(out, jb->pcm[i], JB_FRAME * sizeof *out);
+    uint16_t u = jb->next;
+    int i = u % JB_SLOTS;
+    jb->next = u + 1;
+    if (jb->present[i] && jb->unit[i] == u) {
+      memcpy(out, jb->pcm[i], JB_UNIT * sizeof *out);
       memcpy(jb->last, out, sizeof jb->last);
-      remove_slot(jb, seq);
+      remove_slot(jb, u);
       jb->have_last = 1;
       jb->concealed_run = 0;
       jb->stats.played++;
       return;
     }
-    if (jb->have_last && jb->concealed_run < jb->o.conceal_frames) {
+    if (jb->have_last && jb->concealed_run < jb->o.conceal_units) {
       jb->concealed_run++;
-      double gain = pow(0.5, jb->concealed_run);
-      for (int k = 0; k < JB_FRAME; k++) out[k] = (int16_t)lround(jb->last[k] * gain);
+      /* 6 dB quieter for each 20 ms concealed */
+      double gain = pow(0.5, (jb->concealed_run * JB_UNIT_MS + 19) / 20);
+      for (int k = 0; k < JB_UNIT; k++) out[k] = (int16_t)lround(jb->last[k] * gain);
       jb->stats.concealed++;
       return;
     }
-    /* Concealment used up. Later frames waiting: go on from the earliest. */
+    /* Concealment used up. Later audio waiting: go on from the earliest. */
     if (jb->count > 0) {
       int best = -1;
       for (int k = 0; k < JB_SLOTS; k++)
-        if (jb->present[k] && (best < 0 || seq_delta(jb->seq[best], jb->seq[k]) < 0)) best = k;
-      jb->next_seq = jb->seq[best];
+        if (jb->present[k] && (best < 0 || seq_delta(jb->unit[best], jb->unit[k]) < 0)) best = k;
+      jb->next = jb->unit[best];
       jb->concealed_run = 0;
       continue;
     }
-    /* Nothing at all: silence, and wait for the target again with a frame more of margin. */
-    memset(out, 0, JB_FRAME * sizeof *out);
+    /* Nothing at all: silence, and wait for the target again with 20 ms more of margin. */
+    memset(out, 0, JB_UNIT * sizeof *out);
     jb->playing = 0;
     jb->have_last = 0;
     jb->have_next = 0;
     jb->stats.underruns++;
-    set_target(jb, jb->target_frames + 1 > jb->o.max_frames ? jb->o.max_frames : jb->target_frames + 1);
+    set_target(jb, jb->target_units + FRAME_UNITS);
     return;
   }
+}
+
+void jb_read(jitter_buffer *jb, int16_t *out, int samples) {
+  for (int at = 0; at + JB_UNIT <= samples; at += JB_UNIT) read_unit(jb, out + at);
 }

@@ -22,5 +22,6 @@ int same_address(const struct sockaddr_in *a, const struct sockaddr_in *b);
 double monotonic_ms(void);
 int send_rtp(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t ts);
 void send_audio(engine *e, const int16_t *pcm);
+void flush_audio(engine *e);
 void receive_all(engine *e);
 #endif

@@ -44,14 +44,33 @@ int send_rtp(engine *e, int pt, const uint8_t *payload, int length, int marker, 
   return n < 0 ? -errno : 1;
 }
 
+/* Sends what has been gathered, if anything, at the timestamp of its first sample. */
+void flush_audio(engine *e) {
+  if (e->pending_fill == 0) return;
+  uint8_t payload[MAX_PACKET];
+  g711_encode(e->law, e->pending, payload, (size_t)e->pending_fill);
+  send_rtp(e, e->payload_type, payload, e->pending_fill, !e->first_sent, e->pending_ts);
+  e->first_sent = 1;
+  e->pending_fill = 0;
+}
+
+/* A 20 ms microphone frame, gathered into packets of the packet time. */
 void send_audio(engine *e, const int16_t *pcm) {
-  if (e->sending && e->have_remote) {
-    uint8_t payload[FRAME];
-    g711_encode(e->law, pcm, payload, FRAME);
-    send_rtp(e, e->payload_type, payload, FRAME, !e->first_sent, e->timestamp);
-    e->first_sent = 1;
+  if (!e->sending || !e->have_remote) {
+    e->pending_fill = 0;
+    e->timestamp += FRAME;
+    return;
   }
-  e->timestamp += FRAME;
+  for (int at = 0; at < FRAME;) {
+    if (e->pending_fill == 0) e->pending_ts = e->timestamp;
+    int take = e->packet_samples - e->pending_fill;
+    if (take > FRAME - at) take = FRAME - at;
+    memcpy(e->pending + e->pending_fill, pcm + at, (size_t)take * sizeof *pcm);
+    e->pending_fill += take;
+    at += take;
+    e->timestamp += (uint32_t)take;
+    if (e->pending_fill >= e->packet_samples) flush_audio(e);
+  }
 }
 
 int same_address(const struct sockaddr_in *a, const struct sockaddr_in *b) {
@@ -168,11 +187,15 @@ static void receive_one(engine *e, const uint8_t *b, int n, const struct sockadd
     return;
   }
   if (!e->receiving) return;
-  int16_t pcm[FRAME];
-  int len = end - offset > FRAME ? FRAME : end - offset;
+  /* Any packet time, whole: the jitter buffer places it by timestamp (jitter.h). */
+  int16_t pcm[JB_MAX_PACKET];
+  int len = end - offset > JB_MAX_PACKET ? JB_MAX_PACKET : end - offset;
   g711_decode(e->law, b + offset, pcm, (size_t)len);
-  if (len < FRAME) memset(pcm + len, 0, (size_t)(FRAME - len) * sizeof *pcm);
-  jb_push(&e->jb, seq, pcm, ts / 8.0, arrival);
+  if (!e->have_base_ts) {
+    e->have_base_ts = 1;
+    e->base_ts = ts;
+  }
+  jb_push(&e->jb, pcm, len, (int32_t)(ts - e->base_ts) / 8.0, arrival);
 }
 
 void receive_all(engine *e) {

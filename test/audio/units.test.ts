@@ -80,36 +80,61 @@ describe("jitter buffer", () => {
   };
   it("waits for the target delay, then plays in sequence order despite reordering", () => {
     const jb = new JitterBuffer({ minMs: 40 });
-    jb.push(11, frame(11), 220, 0);
+    jb.push(frame(11), 220, 0);
     expect(read(jb)).toBe(0); // still buffering
-    jb.push(10, frame(10), 200, 1);
-    jb.push(12, frame(12), 240, 2);
+    jb.push(frame(10), 200, 1);
+    jb.push(frame(12), 240, 2);
     expect([read(jb), read(jb), read(jb)]).toEqual([10, 11, 12]);
   });
   it("conceals a lost frame by fading the last one, and drops a frame that comes too late", () => {
     const jb = new JitterBuffer({ minMs: 40, concealMs: 60 });
-    jb.push(1, frame(1000), 20, 0);
-    jb.push(2, frame(2000), 40, 20);
-    jb.push(4, frame(4000), 80, 60);
+    jb.push(frame(1000), 20, 0);
+    jb.push(frame(2000), 40, 20);
+    jb.push(frame(4000), 80, 60);
     expect([read(jb), read(jb), read(jb), read(jb)]).toEqual([1000, 2000, 1000, 4000]);
-    jb.push(3, frame(3000), 60, 90);
-    expect(jb.stats).toMatchObject({ late: 1, concealed: 1, played: 3 });
+    jb.push(frame(3000), 60, 90);
+    expect(jb.stats).toMatchObject({ late: 1, concealed: 2, played: 6 }); // 10 ms units
   });
   it("plays silence after the concealment limit and re-buffers with more margin", () => {
     const jb = new JitterBuffer({ minMs: 40, maxMs: 80, concealMs: 40 });
-    jb.push(1, frame(800), 20, 0);
-    jb.push(2, frame(800), 40, 20);
+    jb.push(frame(800), 20, 0);
+    jb.push(frame(800), 40, 20);
     expect([read(jb), read(jb), read(jb), read(jb), read(jb)]).toEqual([800, 800, 400, 200, 0]);
     expect(jb.stats.underruns).toBe(1);
     expect(jb.stats.targetMs).toBe(60);
   });
   it("drops the oldest frames when too much piles up", () => {
     const jb = new JitterBuffer({ minMs: 40 });
-    for (let s = 0; s < 3; s++) jb.push(s, frame(s), s * 20, s * 20);
+    for (let s = 0; s < 3; s++) jb.push(frame(s), s * 20, s * 20);
     read(jb);
-    for (let s = 3; s < 10; s++) jb.push(s, frame(s), s * 20, 60);
+    for (let s = 3; s < 10; s++) jb.push(frame(s), s * 20, 60);
     expect(jb.stats.dropped).toBeGreaterThan(0);
   });
+  // a=ptime 10–60 ms (RFC 4566 §6): every packet size is played whole, in time order.
+  const ramp = (from: number, n: number) => Int16Array.from({ length: n }, (_, i) => from + i);
+  for (const samples of [80, 160, 240, 480]) {
+    it(`plays ${samples}-sample packets whole: no sample truncated, padded or reordered`, () => {
+      const jb = new JitterBuffer({ minMs: 40, maxMs: 80 });
+      const out = new Int16Array(160);
+      const heard: number[] = [];
+      const total = 4800; // 600 ms
+      let sent = 0;
+      // Packets arrive on time (each when its audio is due); the player reads 20 ms a tick.
+      for (let tick = 0; jb.stats.played < total / 80 && tick < 200; tick++) {
+        const nowMs = tick * 20;
+        while (sent < total && sent / 8 <= nowMs) {
+          jb.push(ramp(sent + 1, samples), sent / 8, nowMs);
+          sent += samples;
+        }
+        jb.read(out);
+        heard.push(...out);
+      }
+      const sound = heard.filter((v) => v !== 0);
+      expect(sound.length).toBe(total);
+      expect(sound).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect(jb.stats).toMatchObject({ late: 0, concealed: 0, dropped: 0, played: total / 80 });
+    });
+  }
 });
 
 describe("rate conversion", () => {
