@@ -59,6 +59,7 @@ async function run(sources: number): Promise<void> {
   const lab = alsaLab();
   const dir = mkdtempSync(join(tmpdir(), "deskphone-flood-"));
   ex.table.bind("112", "2001");
+  // A phone that fails to start must not leave the exchange behind.
   const phone = await startBench(
     dir,
     "2001",
@@ -74,7 +75,12 @@ async function run(sources: number): Promise<void> {
         NODE_OPTIONS: process.env.FLOOD_PHONE_NODE_OPTIONS,
       }),
     },
-  );
+  ).catch(async (e) => {
+    await ex.stop();
+    lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
   // The flood from 127.0.0.2 up, the emergency from 127.0.1.1: a source of its own.
   const addresses = Array.from({ length: sources }, (_, i) => `127.0.0.${2 + i}`);
   const flood = await FloodCaller.open(ex, addresses);
