@@ -28,7 +28,7 @@ export function toneCompleteness(x: Int16Array, rate = 8000): ToneCompleteness {
   }
   const max = Math.max(0, ...peaks);
   const first = peaks.findIndex((p) => p > 0.6 * max);
-  const last = peaks.findLastIndex((p) => p > 0.6 * max);
+  const last = peaks.length - 1 - [...peaks].reverse().findIndex((p) => p > 0.6 * max);
   if (first < 0) return { spanMs: 0, weakMs: 0, weakFraction: 1, freqs: [], trace: "silence" };
   const span = peaks.slice(first, last + 1);
   const median = [...span].sort((a, b) => a - b)[Math.floor(span.length / 2)] as number;
