@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { AlertConfig } from "../alerting/alert-class.ts";
-import { parseAlertConfig } from "../alerting/alert-config.ts";
 import { classify } from "../alerting/classify.ts";
+import { parseAlertConfig } from "./alerting-config.ts";
 
 export const CLASSIFY_USAGE = `usage: deskphone classify-alert [options]
 

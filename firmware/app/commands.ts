@@ -8,10 +8,10 @@ import { LedAnimator } from "../../hal/led-animator.ts";
 import { MockHandset } from "../../hal/mock.ts";
 import { CADENCES, type Cadence } from "../alerting/cadences.ts";
 import { type BenchServer, startBenchServer } from "./bench-server.ts";
+import { buildHandset, type HandsetDeps } from "./build-handset.ts";
 import { type BuiltPhone, buildPhone, type Handset, type Log } from "./build-phone.ts";
 import type { CliIO } from "./classify-alert.ts";
 import { loadConfig, type PhoneConfig } from "./config.ts";
-import { buildHandset, type HandsetDeps } from "./handset-config.ts";
 import { SystemdNotifier } from "./systemd-notify.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/deskphone/config.yaml";
@@ -244,7 +244,7 @@ export async function ringTestCommand(argv: string[], io: CliIO): Promise<number
     c = load(path, io);
     if (!c) return 2;
   }
-  const { parseAlertConfig } = await import("../alerting/alert-config.ts");
+  const { parseAlertConfig } = await import("./alerting-config.ts");
   const alerting =
     c?.alerting ??
     (parseAlertConfig(undefined) as { ok: true; config: PhoneConfig["alerting"] }).config;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_ALERT_CONFIG } from "../../../firmware/alerting/alert-class.ts";
-import { parseAlertConfig } from "../../../firmware/alerting/alert-config.ts";
+import { type AlertConfig, DEFAULT_ALERT_CONFIG } from "../../../firmware/alerting/alert-class.ts";
+import { rulesNamingNoClass } from "../../../firmware/alerting/alert-config.ts";
 import { classify } from "../../../firmware/alerting/classify.ts";
 
 describe("classify", () => {
@@ -29,9 +29,8 @@ describe("classify", () => {
 
   it("resolves the normal ring to the national preset", () => {
     expect(classify({ trusted: true }).cadence.name).toBe("ring-us");
-    const uk = parseAlertConfig({ country: "uk" });
-    if (!uk.ok) throw new Error("config");
-    expect(classify({ trusted: true }, uk.config).cadence.name).toBe("ring-uk");
+    const uk: AlertConfig = { ...DEFAULT_ALERT_CONFIG, country: "uk" };
+    expect(classify({ trusted: true }, uk).cadence.name).toBe("ring-uk");
   });
 
   it("an emergency rings at full level, bypasses DND and preempts", () => {
@@ -48,13 +47,16 @@ describe("classify", () => {
   });
 
   it("uses configured classes and rules", () => {
-    const r = parseAlertConfig({
-      classes: { vip: { cadence: "bellcore-dr3", precedence: 5, whenBusy: "call-waiting" } },
+    const normal = DEFAULT_ALERT_CONFIG.classes.normal;
+    if (!normal) throw new Error("no normal class");
+    const vip = { ...normal, name: "vip", cadence: "bellcore-dr3", precedence: 5 };
+    const config: AlertConfig = {
+      ...DEFAULT_ALERT_CONFIG,
+      classes: { ...DEFAULT_ALERT_CONFIG.classes, vip: { ...vip, whenBusy: "call-waiting" } },
       rules: [{ class: "vip", alertInfo: ["vip", "urn:alert:source:friend"] }],
-    });
-    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    };
     expect(
-      classify({ alertInfo: ["<urn:alert:source:friend>"], trusted: true }, r.config).alertClass,
+      classify({ alertInfo: ["<urn:alert:source:friend>"], trusted: true }, config).alertClass,
     ).toMatchObject({
       name: "vip",
       whenBusy: "call-waiting",
@@ -62,49 +64,17 @@ describe("classify", () => {
     });
     // The configured rules replace the defaults.
     expect(
-      classify({ alertInfo: ["info=alert-emergency"], trusted: true }, r.config).alertClass.name,
+      classify({ alertInfo: ["info=alert-emergency"], trusted: true }, config).alertClass.name,
     ).toBe("normal");
   });
 });
 
-describe("parseAlertConfig", () => {
-  it("accepts nothing as the defaults", () => {
-    expect(parseAlertConfig(undefined)).toEqual({ ok: true, config: DEFAULT_ALERT_CONFIG });
-  });
-
-  it("names the path and the reason of every error", () => {
-    const r = parseAlertConfig({
-      country: "fr",
-      classes: {
-        emergency: { whenBusy: "sometimes", ringLevel: 11, colour: "red" },
-        "Bad Name": {},
-        quiet: { led: { name: "emergency", pattern: { blink: [5, 5] } } },
-      },
-      rules: [{ class: "nope", alertInfo: [""] }, { class: "normal" }, "x"],
-      extra: 1,
-    });
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    const paths = r.errors.map((e) => e.path);
-    expect(paths).toEqual(
-      expect.arrayContaining([
-        "country",
-        "classes.emergency.whenBusy",
-        "classes.emergency.ringLevel",
-        "classes.emergency.colour",
-        "classes.Bad Name",
-        "classes.quiet.led.pattern",
-        "rules[0].alertInfo",
-        "rules[0].class",
-        "rules[1]",
-        "rules[2]",
-        "extra",
-      ]),
-    );
-    for (const e of r.errors) expect(e.reason.length).toBeGreaterThan(5);
-  });
-
-  it("rejects a non-mapping", () => {
-    expect(parseAlertConfig([1, 2])).toMatchObject({ ok: false });
+describe("rulesNamingNoClass", () => {
+  it("names each rule whose class the configuration does not have", () => {
+    expect(rulesNamingNoClass(DEFAULT_ALERT_CONFIG)).toEqual([]);
+    const rules = [{ class: "normal" }, { class: "vip" }, { class: "emergency" }, {}];
+    expect(rulesNamingNoClass({ classes: DEFAULT_ALERT_CONFIG.classes, rules })).toEqual([
+      { path: "rules[1].class", reason: 'no class named "vip"' },
+    ]);
   });
 });

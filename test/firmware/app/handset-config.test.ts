@@ -1,7 +1,8 @@
 /** Wiring as configuration: validated with clear errors, built on fake hardware, failing parts fall back. */
 import { describe, expect, it } from "vitest";
+import { buildHandset } from "../../../firmware/app/build-handset.ts";
 import { validateConfig } from "../../../firmware/app/config.ts";
-import { buildHandset, type HalConfig } from "../../../firmware/app/handset-config.ts";
+import type { HalConfig } from "../../../firmware/app/handset-config.ts";
 import { MockHandset } from "../../../hal/mock.ts";
 import { FakeGpioKernel } from "../../support/fake-gpio-kernel.ts";
 import { FakeI2cBus, FakePca9532, FakeTca8418 } from "../../support/fake-i2c.ts";

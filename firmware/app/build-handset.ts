@@ -1,0 +1,196 @@
+/**
+ * Builds the handset the config's `hal` section describes (handset-config.ts)
+ * at start, where wiring that does not match the hardware (unknown chip label,
+ * line already in use, an I2C address that does not answer) is reported
+ * clearly: the part falls back to the mock so the phone still starts, and the
+ * phone reports itself degraded (commands.ts).
+ */
+import type { Clock } from "../../hal/contracts.ts";
+import { systemClock } from "../../hal/contracts.ts";
+import { type GpioIo, linuxGpioIo, openChip } from "../../hal/gpio-chardev.ts";
+import { GpioHandset } from "../../hal/gpio-handset.ts";
+import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
+import { Mcp23017Keypad } from "../../hal/mcp23017-matrix.ts";
+import { MockHandset } from "../../hal/mock.ts";
+import { Pca9532Leds } from "../../hal/pca9532.ts";
+import { openI2cBus, type Smbus } from "../../hal/smbus.ts";
+import {
+  loadOnoff,
+  type OnoffGpioClass,
+  SysfsHookSwitch,
+  SysfsKeypad,
+  SysfsLeds,
+} from "../../hal/sysfs-gpio.ts";
+import { Tca8418Keypad } from "../../hal/tca8418.ts";
+import type { Handset, Log } from "./build-phone.ts";
+import type { HalConfig } from "./handset-config.ts";
+
+export interface HandsetDeps {
+  gpio?: GpioIo;
+  onoff?: OnoffGpioClass;
+  sysfsRoot?: string;
+  openBus?: (bus: number) => Promise<Smbus>;
+  clock?: Clock;
+}
+
+/** A handset part that was asked for and could not be opened: "hook switch unreadable: <reason>". */
+export type HandsetProblem = string;
+
+/** The built handset; `problems` lists what the config asked for and the hardware would not give. */
+export interface BuiltHandset extends Handset {
+  mock: MockHandset;
+  problems: HandsetProblem[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the handset the config describes. A part that cannot be opened is
+ * logged as an error, listed in `problems` and replaced by the mock, so the
+ * phone still starts (it can still ring and light what works); the caller
+ * reports the phone as degraded (commands.ts: systemd STATUS, the status LED).
+ */
+export async function buildHandset(
+  c: HalConfig,
+  log: Log,
+  deps: HandsetDeps = {},
+): Promise<BuiltHandset> {
+  const clock = deps.clock ?? systemClock;
+  const mock = new MockHandset(clock);
+  const parts: Handset = { hook: mock.hook, keypad: mock.keypad, leds: mock.leds };
+  const closers: (() => Promise<void>)[] = [];
+  const problems: HandsetProblem[] = [];
+  const failed = (problem: string, section: string, e: unknown) => {
+    problems.push(`${problem}: ${(e as Error).message}`);
+    log("error", `${section}: ${(e as Error).message}; ${problem} (the mock stands in)`);
+  };
+  if (c.backend === "gpio" && c.gpio) {
+    const io = deps.gpio ?? linuxGpioIo;
+    try {
+      const g = new GpioHandset(
+        io,
+        {
+          chip: c.gpio.chip,
+          hook: c.gpio.hook,
+          hookActiveLow: c.gpio.hookActiveLow,
+          ...(c.gpio.keys && { keys: c.gpio.keys }),
+          ...(c.gpio.leds && { leds: c.gpio.leds }),
+          ...(c.timing && { hookTiming: c.timing }),
+        },
+        clock,
+        (l, m) => log(l, m),
+      );
+      parts.hook = g.hook;
+      if (c.gpio.keys && Object.keys(c.gpio.keys).length) parts.keypad = g.keypad;
+      if (c.gpio.leds && Object.keys(c.gpio.leds).length) parts.leds = g.leds;
+      closers.push(() => g.close());
+    } catch (e) {
+      // The hook, direct keys and LEDs are one line request on one chip: all or none.
+      failed("hook switch unreadable", "hal.gpio", e);
+    }
+    if (c.gpio.matrix) {
+      try {
+        const m = new GpioMatrixKeypad(io, openChip(io, c.gpio.chip), c.gpio.matrix, clock);
+        parts.keypad = m;
+        closers.push(() => m.close());
+      } catch (e) {
+        failed("keypad unreadable", "hal.gpio.matrix", e);
+      }
+    }
+  }
+  if (c.backend === "sysfs" && c.gpio) {
+    let Gpio: OnoffGpioClass | undefined;
+    try {
+      Gpio = deps.onoff ?? loadOnoff();
+    } catch (e) {
+      failed("hook switch unreadable", "hal.gpio (sysfs)", e);
+    }
+    const g = c.gpio;
+    const root = deps.sysfsRoot;
+    if (Gpio) {
+      try {
+        parts.hook = new SysfsHookSwitch(
+          {
+            chip: g.chip,
+            line: g.hook,
+            activeLow: g.hookActiveLow,
+            ...(root && { root }),
+            ...(c.timing && { timing: c.timing }),
+          },
+          Gpio,
+          clock,
+        );
+      } catch (e) {
+        failed("hook switch unreadable", "hal.gpio (sysfs)", e);
+      }
+      try {
+        if (g.keys)
+          parts.keypad = new SysfsKeypad(
+            { chip: g.chip, keys: g.keys, ...(root && { root }) },
+            Gpio,
+            clock,
+          );
+      } catch (e) {
+        failed("keypad unreadable", "hal.gpio.keys (sysfs)", e);
+      }
+      try {
+        if (g.leds)
+          parts.leds = new SysfsLeds(
+            { chip: g.chip, leds: g.leds, ...(root && { root }) },
+            Gpio,
+            clock,
+          );
+      } catch (e) {
+        failed("LEDs not driven", "hal.gpio.leds (sysfs)", e);
+      }
+    }
+  }
+  if (c.i2c) {
+    const name = `/dev/i2c-${c.i2c.bus}`;
+    const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    let bus: Smbus | undefined;
+    let busError: string | undefined;
+    try {
+      bus = await (deps.openBus ?? openI2cBus)(c.i2c.bus);
+    } catch (e) {
+      busError = `cannot open ${name}: ${code(e)}`;
+      log("error", `hal.i2c: ${busError}`);
+    }
+    const answers = async (address: number, part: string, problem: string) => {
+      if (!bus) {
+        problems.push(`${problem}: ${busError}`);
+        return false;
+      }
+      try {
+        await bus.readByte(address, 0x00);
+        return true;
+      } catch (e) {
+        const why = `${part} at 0x${address.toString(16)} on ${name} does not answer (${code(e)})`;
+        problems.push(`${problem}: ${why}`);
+        log("error", `hal.i2c: ${why}; ${problem} (the mock stands in)`);
+        return false;
+      }
+    };
+    const i2cLog = (l: "warn" | "error" | "info", m: string) => log(l, m);
+    const k = c.i2c.keypad;
+    if (k && (await answers(k.address, k.chip.toUpperCase(), "keypad unreadable")) && bus) {
+      parts.keypad =
+        k.chip === "tca8418"
+          ? new Tca8418Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog })
+          : new Mcp23017Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog });
+    }
+    const l = c.i2c.leds;
+    if (l && (await answers(l.address, "PCA9532", "LEDs not driven")) && bus) {
+      parts.leds = new Pca9532Leds(bus, clock, { address: l.address, map: l.map, log: i2cLog });
+    }
+    const b = bus;
+    if (b) closers.push(() => b.close());
+  }
+  return {
+    ...parts,
+    mock,
+    problems,
+    async close() {
+      for (const f of closers) await f().catch(() => {});
+    },
+  };
+}
