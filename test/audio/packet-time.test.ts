@@ -119,6 +119,7 @@ describe.each(PATHS)("packet time on the %s path", (path) => {
     expect(heard.weakFraction, heard.trace).toBeLessThan(0.02);
     expect(heard.freqs).toEqual([700]);
     expect(stats.received).toBeGreaterThan(1800 / ms);
-    expect(stats.jitterBuffer.late).toBe(0);
+    // A packet delayed past its turn on a busy machine is allowed; a packet cut short is not.
+    expect(stats.jitterBuffer.late).toBeLessThanOrEqual(2);
   });
 });
