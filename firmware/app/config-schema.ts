@@ -88,8 +88,17 @@ export const CONFIG_SCHEMA = {
         earpiece: device(8000, "handset earpiece"),
         microphone: device(8000, "handset microphone"),
         ringerVolumeDb: { type: "number", minimum: -60, maximum: 0, default: -6 },
-        nativeRinger: { type: "boolean", default: true },
-        callMediaThread: { type: "boolean", default: true },
+        nativeRinger: {
+          type: "boolean",
+          default: true,
+          description: "the ringer in-process (native/alsa-pcm), kept open for a fast start",
+        },
+        callMediaThread: {
+          type: "boolean",
+          default: true,
+          description:
+            "call media (RTP, earpiece, microphone) on a native thread (native/call-media)",
+        },
         rtpPorts: {
           description: "[low, high]",
           type: "array",
@@ -100,7 +109,13 @@ export const CONFIG_SCHEMA = {
           "x-reason": "expected [low, high], 1024–65534, low < high",
         },
         mediaAddress: { type: "string", description: "the address put in SDP" },
-        mediaTimeoutS: { type: "number", minimum: 1, maximum: 3600, default: 30 },
+        mediaTimeoutS: {
+          type: "number",
+          minimum: 1,
+          maximum: 3600,
+          default: 30,
+          description: "a call with no RTP and no RTCP from the far end this long is ended (s)",
+        },
       },
     },
     hal: HAL_SCHEMA,
