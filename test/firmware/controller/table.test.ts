@@ -220,6 +220,55 @@ const SAMPLES: Record<string, Sample> = {
       registration: REGISTERED,
     },
   },
+  "hungUp, emergency waiting": {
+    build: (d) => {
+      d.incoming("c1", "emergency");
+      d.hookOff();
+      d.answersSent();
+      d.incoming("c2", "emergency");
+      d.remoteEnded("c1");
+    },
+    from: "hungUp waiting c2",
+    expect: {
+      // Off-hook with an emergency waiting: a new emergency puts the waiting one
+      // through at once (the handset is at the ear) and waits behind it.
+      incoming:
+        "talking c2* waiting new | journal:received answer:c2 send-ringing:new journal:rung audio-connect:c2 tone:emergency-waiting led:line:blink led:emergency:blink",
+      "remote-ringing": I,
+      "remote-answered": I,
+      "remote-ended": "hungUp | journal:missed* led:emergency:on",
+      "answer-result": I,
+      hook: "ringing c2 | ringer:emergency:full tone-off led:line:blink led:emergency:blink",
+      flash: "talking c2* | answer:c2 audio-connect:c2 tone-off led:emergency:on",
+      key: I,
+      timer: I,
+      registration: REGISTERED,
+    },
+  },
+  "talking, emergency held": {
+    build: (d) => {
+      d.incoming("c1", "emergency");
+      d.hookOff();
+      d.answersSent();
+      d.incoming("c2", "emergency");
+      d.flash();
+      d.answersSent();
+    },
+    from: "talking c2 held c1",
+    expect: {
+      // A third emergency with one held that it cannot preempt: 486, journalled missed.
+      incoming: "= | journal:received reject:new:486 journal:missed*",
+      "remote-ringing": I,
+      "remote-answered": I,
+      "remote-ended": "talking c1 | journal:ended resume:c1 audio-disconnect:c2 audio-connect:c1",
+      "answer-result": I,
+      hook: "idle | end-call:c2 journal:ended end-call:c1 journal:ended audio-disconnect:c2 led:line:off led:emergency:off",
+      flash: "talking c1 held c2 | hold:c2 resume:c1 audio-disconnect:c2 audio-connect:c1",
+      key: "= | send-dtmf:5",
+      timer: I,
+      registration: REGISTERED,
+    },
+  },
   "ringing, emergency waiting": {
     build: (d) => {
       d.incoming("c1", "emergency");
