@@ -23,7 +23,7 @@ const GOOD: Record<string, string> = {
   "README.md": "# Phone\n\nSee [install](docs/install.md#on-a-pi) and `firmware/app/phone.ts`.\n",
   "docs/install.md":
     "# Install\n\n## On a Pi\n\n[back](../README.md), [here](#install), [web](https://example.invalid/x.md).\n" +
-    "Built in `native/*/build/`; the unit is `systemd/deskphone.service`.\n",
+    "Built in `native/*/build/`; the unit is `systemd/deskphone.service`; `firmware/app/**/*.ts`.\n",
   "firmware/app/phone.ts":
     '// The rules: docs/install.md.\nconst p = "docs/not-a-comment.md";\nexport default p;\n',
   "native/pcm/build/x.node": "",
