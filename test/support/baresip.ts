@@ -57,6 +57,8 @@ export async function startBaresip(
     sourceChannels?: number;
     /** Dump decoded audio to WAV files in `dir` (default true). */
     dump?: boolean;
+    /** Its packet time, ms (the account's ptime; baresip's default is 20). */
+    ptime?: number;
   },
 ): Promise<Baresip> {
   const dir = mkdtempSync(join(tmpdir(), "deskphone-baresip-"));
@@ -95,7 +97,7 @@ export async function startBaresip(
   );
   writeFileSync(
     join(dir, "accounts"),
-    `<sip:${user}@${ex.host}:${ex.udpPort};transport=udp>;regint=60;audio_codecs=PCMU,PCMA;dtmfmode=rtpevent\n`,
+    `<sip:${user}@${ex.host}:${ex.udpPort};transport=udp>;regint=60;audio_codecs=PCMU,PCMA;dtmfmode=rtpevent${o.ptime ? `;ptime=${o.ptime}` : ""}\n`,
   );
   writeFileSync(join(dir, "contacts"), "");
   let out = "";

@@ -5,7 +5,10 @@
  * and BYE go back through the exchange.
  */
 
-function sdp(codecs: readonly [number, string][] = [[0, "PCMU/8000"]]): string {
+function sdp(
+  codecs: readonly [number, string][] = [[0, "PCMU/8000"]],
+  more: string[] = [],
+): string {
   return [
     "v=0",
     "o=sipp 1 1 IN IP4 [local_ip]",
@@ -14,6 +17,7 @@ function sdp(codecs: readonly [number, string][] = [[0, "PCMU/8000"]]): string {
     "t=0 0",
     `m=audio [media_port] RTP/AVP ${codecs.map(([pt]) => pt).join(" ")}`,
     ...codecs.map(([pt, name]) => `a=rtpmap:${pt} ${name}`),
+    ...more,
   ].join("\n");
 }
 const SDP = sdp();
@@ -130,6 +134,8 @@ export interface CallOptions {
   talkMs?: number;
   /** The offered codecs, as [payload type, rtpmap]; default PCMU. */
   codecs?: readonly [number, string][];
+  /** SDP lines after the audio stream's: more streams, e.g. `m=video [media_port+2] RTP/AVP 96`. */
+  moreMedia?: string[];
 }
 
 /** A caller: INVITE through the exchange, then ACK/BYE along the route set. */
@@ -150,7 +156,7 @@ ${(o.headers ?? []).join("\n")}
 Content-Type: application/sdp
 Content-Length: [len]
 
-${sdp(o.codecs)}
+${sdp(o.codecs, o.moreMedia)}
 `.replace(/\n\n+Content-Type/, "\nContent-Type"),
   );
   const provisional = [

@@ -33,6 +33,8 @@ export interface SippOptions {
   port?: number;
   /** Overall limit for the run (sipp -timeout), seconds. */
   timeoutS?: number;
+  /** Echo the RTP that reaches its media port back to the sender (sipp -rtp_echo). */
+  rtpEcho?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -79,6 +81,7 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
     errFile,
     "-mp",
     String(await freePort("udp")),
+    ...(o.rtpEcho ? ["-rtp_echo"] : []),
   ];
   const child = spawn("sipp", args, { stdio: ["ignore", "ignore", "pipe"] });
   live.add(child);
