@@ -1,9 +1,9 @@
 /**
  * Whether a steady tone arrived complete: in 10 ms blocks from its first to
- * its last full-level block, how many are weak (under 80 % of the median
- * level: silence, or concealment, which is 6 dB down). A 30 ms packet cut
- * to 20 ms leaves a third of the blocks weak; audio that arrived whole
- * leaves none. The frequency is checked over the whole span.
+ * its last full-level block, how many are weak — under 80 % of the full
+ * level (the 90th percentile): silence, or concealment, which is 6 dB down.
+ * A 30 ms packet cut to 20 ms leaves a third of the blocks weak; audio that
+ * arrived whole leaves none. The frequency is checked over the whole span.
  */
 import { frequenciesIn } from "./tone-analyser.ts";
 
@@ -31,8 +31,9 @@ export function toneCompleteness(x: Int16Array, rate = 8000): ToneCompleteness {
   const last = peaks.length - 1 - [...peaks].reverse().findIndex((p) => p > 0.6 * max);
   if (first < 0) return { spanMs: 0, weakMs: 0, weakFraction: 1, freqs: [], trace: "silence" };
   const span = peaks.slice(first, last + 1);
-  const median = [...span].sort((a, b) => a - b)[Math.floor(span.length / 2)] as number;
-  const weak = span.map((p, i) => (p < 0.8 * median ? (first + i) * 10 : -1)).filter((i) => i >= 0);
+  // The tone's full level: most blocks are at it when the audio is whole.
+  const full = [...span].sort((a, b) => a - b)[Math.floor(span.length * 0.9)] as number;
+  const weak = span.map((p, i) => (p < 0.8 * full ? (first + i) * 10 : -1)).filter((i) => i >= 0);
   return {
     spanMs: span.length * 10,
     weakMs: weak.length * 10,
