@@ -91,7 +91,11 @@ export interface Keypad {
 export type LedName = "status" | "line" | "message" | "emergency";
 export const LED_NAMES: readonly LedName[] = ["status", "line", "message", "emergency"];
 
-/** What an LED shows (the same shape as firmware/alerting's LedPattern). */
+/**
+ * What an LED shows. This is the one definition: the controller decides in
+ * these words (firmware/alerting takes them with `import type`, the one kind
+ * of import the layer rules let the pure layers make of hal/), every backend shows them.
+ */
 export type LedPattern =
   | { kind: "off" }
   | { kind: "on" }

@@ -46,6 +46,17 @@ export const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
  */
 export const PURE: ReadonlySet<Layer> = new Set(["firmware/alerting", "firmware/controller"]);
 
+/**
+ * Files whose types (and only types: `import type`, erased at build) a layer
+ * may take although it may not import their layer: the handset's contract is
+ * the one home of the words the pure layers decide in (LedName, LedPattern),
+ * so what the controller asks an LED to show is what every backend shows.
+ */
+export const TYPES_FROM: Partial<Record<Layer, readonly string[]>> = {
+  "firmware/alerting": ["hal/contracts.ts"],
+  "firmware/controller": ["hal/contracts.ts"],
+};
+
 /** Packages that belong to one layer's job; others must reach them through it. */
 export const PACKAGE_OWNERS: Record<string, readonly Layer[]> = {
   "sip.js": ["sip", "server"],

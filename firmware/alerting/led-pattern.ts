@@ -1,13 +1,14 @@
-/** What an LED shows, as data; hal/ carries it out. */
+/**
+ * What an LED shows, as data; hal/ carries it out. The words themselves
+ * (LedName, LedPattern) have one home, the handset's contract in
+ * hal/contracts.ts, whose types the pure layers may take (docs/layers.md).
+ */
+import type { LedName, LedPattern } from "../../hal/contracts.ts";
 
-export type LedName = "status" | "line" | "message" | "emergency";
+export type { LedName, LedPattern };
+
+/** Every LED, in the order the controller works them out. */
 export const LED_NAMES: readonly LedName[] = ["status", "line", "message", "emergency"];
-
-export type LedPattern =
-  | { kind: "off" }
-  | { kind: "on" }
-  | { kind: "blink"; onMs: number; offMs: number }
-  | { kind: "sequence"; steps: readonly { on: boolean; ms: number }[] };
 
 export const LED = {
   off: { kind: "off" } as LedPattern,

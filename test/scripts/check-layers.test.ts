@@ -58,8 +58,92 @@ describe("layer rules", () => {
     expect(violations[0]?.reason).toContain(reason);
   });
 
+  it("lets the pure layers take only types from the handset's contract, nothing else of hal/", () => {
+    const ok = tree({
+      "hal/contracts.ts": "export type LedPattern = { kind: 'off' };",
+      "firmware/alerting/led.ts": 'import type { LedPattern } from "../../hal/contracts.ts";',
+      "firmware/controller/out.ts":
+        'import { type LedName, type LedPattern } from "../../hal/contracts.ts";\nexport type { LedPattern } from "../../hal/contracts.ts";',
+    });
+    expect(checkLayers(ok)).toEqual([]);
+    const bad = tree({
+      "firmware/alerting/led.ts": 'import { systemClock } from "../../hal/contracts.ts";',
+      "firmware/controller/out.ts":
+        'import { type Ms, systemClock } from "../../hal/contracts.ts";',
+      "firmware/controller/gpio.ts": 'import type { Line } from "../../hal/gpio-handset.ts";',
+    });
+    expect(checkLayers(bad).map((v) => `${v.file}: ${v.reason}`)).toEqual([
+      "firmware/alerting/led.ts: firmware/alerting may take only types from hal/contracts.ts (import type)",
+      "firmware/controller/gpio.ts: firmware/controller may not import hal",
+      "firmware/controller/out.ts: firmware/controller may take only types from hal/contracts.ts (import type)",
+    ]);
+  });
+
+  it.each([
+    [
+      "two files",
+      {
+        "firmware/app/build-phone.ts": 'import type { PhoneConfig } from "./config.ts";',
+        "firmware/app/config.ts": 'import { Handset } from "./build-phone.ts";',
+      },
+      "firmware/app/build-phone.ts",
+      "import cycle: firmware/app/build-phone.ts → firmware/app/config.ts → firmware/app/build-phone.ts",
+    ],
+    [
+      "three files, type-only imports, across layers",
+      {
+        "firmware/app/build-phone.ts": 'import type { PhoneConfig } from "./config.ts";',
+        "firmware/app/config.ts":
+          'import type {\n  HandsetConfig,\n} from "./handset-config.ts";\nexport const x = 1;',
+        "firmware/app/handset-config.ts": 'export type { Handset } from "./build-phone.ts";',
+        "sip/ua.ts": 'import "../audio/g711.ts";',
+        "audio/g711.ts": "export const x = 1;",
+      },
+      "firmware/app/build-phone.ts",
+      "import cycle: firmware/app/build-phone.ts → firmware/app/config.ts → firmware/app/handset-config.ts → firmware/app/build-phone.ts",
+    ],
+    [
+      "a file importing itself, without an extension",
+      { "audio/mixer.ts": 'import type { Mixer } from "./mixer";' },
+      "audio/mixer.ts",
+      "import cycle: audio/mixer.ts → audio/mixer.ts",
+    ],
+    [
+      "a dynamic import and a require",
+      {
+        "sip/a.ts": 'const b = await import("./b.ts");',
+        "sip/b.ts": 'const a = require("./a.ts");',
+      },
+      "sip/a.ts",
+      "import cycle: sip/a.ts → sip/b.ts → sip/a.ts",
+    ],
+  ])("rejects an import cycle: %s", (_name, files, file, reason) => {
+    const violations = checkLayers(tree(files));
+    expect(violations).toHaveLength(1);
+    expect(violations[0]?.file).toBe(file);
+    expect(violations[0]?.line).toBe(1);
+    expect(violations[0]?.reason).toBe(reason);
+  });
+
+  it("a cycle is reported once, through its shortest circle; files that only reach it are not in it", () => {
+    const root = tree({
+      "sip/agent.ts": 'import "./calls.ts";\nimport "./verbs.ts";',
+      "sip/calls.ts": 'import "./verbs.ts";',
+      "sip/verbs.ts": 'import "./agent.ts";\nimport "./sdp.ts";',
+      "sip/sdp.ts": "export {};",
+      "firmware/app/main.ts": 'import "../../sip/agent.ts";',
+    });
+    expect(checkLayers(root).map((v) => v.reason)).toEqual([
+      "import cycle: sip/agent.ts → sip/verbs.ts → sip/agent.ts",
+    ]);
+  });
+
   it("the command fails on a violating tree and passes on this repository", () => {
     const bad = tree({ "hal/keypad.ts": 'import "../audio/tone.ts";' });
+    const circle = tree({
+      "sip/a.ts": 'import type { B } from "./b.ts";',
+      "sip/b.ts": 'import type { A } from "./a.ts";',
+    });
     const run = (root: string) => {
       try {
         execFileSync("npx", ["tsx", "scripts/check-layers.ts", root], { stdio: "pipe" });
@@ -69,6 +153,7 @@ describe("layer rules", () => {
       }
     };
     expect(run(bad)).toBe(1);
+    expect(run(circle)).toBe(1);
     expect(run(process.cwd())).toBe(0);
   });
 });
