@@ -9,6 +9,8 @@ import { PhoneAgent } from "../../sip/phone-agent.ts";
 import type { PhoneConfig } from "./config.ts";
 import { Journal, missedEmergencies } from "./journal.ts";
 import { closeOpenCalls } from "./journal-restart.ts";
+import type { Log } from "./log.ts";
+import { monotonicMs } from "./monotonic.ts";
 import { Phone } from "./phone.ts";
 
 export interface Handset {
@@ -17,7 +19,7 @@ export interface Handset {
   leds: Leds;
 }
 
-export type Log = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+export type { Log };
 
 export interface BuiltPhone {
   phone: Phone;
@@ -44,7 +46,7 @@ export function buildPhone(
   });
   // Calls the last run left open (SIGKILL, power cut) are closed before the
   // phone takes one: `ended`, or `missed` if never taken (journal-restart.ts).
-  for (const r of closeOpenCalls(journal.records, Number(process.hrtime.bigint()) / 1e6)) {
+  for (const r of closeOpenCalls(journal.records, monotonicMs())) {
     o.log("warn", `journal: call ${r.callId} was left open by the last run: ${r.event} (restart)`);
     try {
       journal.append(r);
