@@ -102,9 +102,12 @@ function offHookNoCall(step: Step, p: Extract<Phase, { kind: "dialing" | "hungUp
 function whileTalking(step: Step, p: Extract<Phase, { kind: "talking" }>, call: Call): void {
   const cls = call.alertClass;
   if (mayPreempt(call, p.call)) {
-    // RFC 4411 §5: the preempted call's BYE carries Reason: preemption.
+    // RFC 4411 §5: the preempted call's BYE carries Reason: preemption. A held call
+    // of equal or higher precedence (an emergency put on hold) is never preempted:
+    // it stays on hold behind the new call.
+    const keptHeld = p.held && !mayPreempt(call, p.held) ? p.held : undefined;
     for (const ended of [p.call, p.held]) {
-      if (!ended) continue;
+      if (!ended || ended === keptHeld) continue;
       step.settleAnswer(ended);
       step.do({ type: "end-call", callId: ended.id, reason: UA_PREEMPTION });
       step.journal("preempted", ended, { reason: `for ${cls.name} call ${call.id}` });
@@ -118,6 +121,7 @@ function whileTalking(step: Step, p: Extract<Phase, { kind: "talking" }>, call: 
     step.phase = {
       kind: "talking",
       call: step.answer(call, "preempted-into", `preempted call ${p.call.id}`),
+      ...(keptHeld && { held: keptHeld }),
       ...(waiting && { waiting }),
     };
     return;

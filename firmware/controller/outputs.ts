@@ -38,9 +38,10 @@ export function ledsFor(s: PhoneState): Record<LedName, LedPattern> {
     line = p.kind === "talking" && p.waiting ? CALL_WAITING : LED.on;
   }
   if (p.kind === "talking" && p.call.alertClass.emergency) emergency = LED.on;
-  // A second emergency waiting (behind a ringing one, or during a call) flashes
+  // A second emergency waiting (behind a ringing one, during a call, or behind busy tone) flashes
   // the emergency LED with its class's pattern until it is taken or missed.
-  const waiting = p.kind === "talking" || p.kind === "ringing" ? p.waiting : undefined;
+  const waiting =
+    p.kind === "talking" || p.kind === "ringing" || p.kind === "hungUp" ? p.waiting : undefined;
   if (waiting?.alertClass.emergency && waiting.alertClass.led.name === "emergency") {
     emergency = waiting.alertClass.led.pattern;
   }

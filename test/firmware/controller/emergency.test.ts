@@ -406,3 +406,17 @@ describe("outgoing calls, hang-up and flash", () => {
     });
   });
 });
+
+describe("an emergency on hold", () => {
+  it("is never preempted by a new emergency that preempts the active call (equal precedence)", () => {
+    const d = talking("emergency");
+    d.incoming("p1", "priority"); // waits during the emergency call
+    d.flash(); // p1 taken, the emergency "a" on hold
+    d.answersSent();
+    const fx = d.incoming("e2", "emergency");
+    expect(ofType(fx, "end-call")).toEqual([
+      { type: "end-call", callId: "p1", reason: UA_PREEMPTION },
+    ]);
+    expect(d.state.phase).toMatchObject({ kind: "talking", call: { id: "e2" }, held: { id: "a" } });
+  });
+});

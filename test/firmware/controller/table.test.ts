@@ -233,12 +233,12 @@ const SAMPLES: Record<string, Sample> = {
       // Off-hook with an emergency waiting: a new emergency puts the waiting one
       // through at once (the handset is at the ear) and waits behind it.
       incoming:
-        "talking c2* waiting new | journal:received answer:c2 send-ringing:new journal:rung audio-connect:c2 tone:emergency-waiting led:line:blink led:emergency:blink",
+        "talking c2* waiting new | journal:received answer:c2 send-ringing:new journal:rung audio-connect:c2 tone:emergency-waiting led:line:blink",
       "remote-ringing": I,
       "remote-answered": I,
       "remote-ended": "hungUp | journal:missed* led:emergency:on",
       "answer-result": I,
-      hook: "ringing c2 | ringer:emergency:full tone-off led:line:blink led:emergency:blink",
+      hook: "ringing c2 | ringer:emergency:full tone-off led:line:blink",
       flash: "talking c2* | answer:c2 audio-connect:c2 tone-off led:emergency:on",
       key: I,
       timer: I,
@@ -302,11 +302,9 @@ const SAMPLES: Record<string, Sample> = {
       "remote-ringing": I,
       "remote-answered": I,
       // The waiting emergency stays (hanging up rings it, a flash takes it, a new
-      // emergency puts it through) with busy tone, as docs/controller.md says; but its
-      // emergency LED goes off while it still waits (outputs.ts flashes it only in
-      // ringing and talking). Written as the controller does it; noted in issue 18.
+      // emergency puts it through) with busy tone, its emergency LED still flashing.
       "remote-ended":
-        "hungUp waiting c2 | journal:ended audio-disconnect:c1 tone:busy-us led:line:on led:emergency:off",
+        "hungUp waiting c2 | journal:ended audio-disconnect:c1 tone:busy-us led:line:on",
       "answer-result": I,
       hook: "ringing c2 | end-call:c1 journal:ended audio-disconnect:c1 ringer:emergency:full tone-off led:line:blink",
       flash:
