@@ -5,7 +5,11 @@ export type DialKey = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" 
 /** Keypad keys: dialling keys and the function keys do-not-disturb and acknowledge. */
 export type Key = DialKey | "dnd" | "ack";
 
-/** Why the far end (or the network) ended a call. */
+/**
+ * Why the far end (or the network) ended a call, in the controller's words.
+ * sip/ has its own type for how a SIP session ended (sip/calls.ts); the app
+ * maps one onto the other with an exhaustive switch (firmware/app/sip-events.ts).
+ */
 export type EndCause =
   | "bye"
   | "cancel"
