@@ -1,4 +1,8 @@
-/** Builds a running phone from its configuration and a handset (HAL backend or mock). */
+/**
+ * Builds a running phone from its configuration and a handset (HAL backend or
+ * mock): wiring only — which backend for each part, and the parts handed to
+ * `Phone` (phone.ts), which composes them.
+ */
 import { AlsaCapture } from "../../audio/alsa-capture.ts";
 import { AlsaNativePlayback, nativePcm } from "../../audio/alsa-native.ts";
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
@@ -6,6 +10,7 @@ import { CallMediaThread, nativeCallMedia } from "../../audio/call-media-thread.
 import type { FrameSource } from "../../audio/frame-source.ts";
 import type { HookSwitch, Keypad, Leds } from "../../hal/contracts.ts";
 import { PhoneAgent } from "../../sip/phone-agent.ts";
+import type { JournalRecord } from "../controller/effects.ts";
 import type { PhoneConfig } from "./config.ts";
 import { Journal, missedEmergencies } from "./journal.ts";
 import { closeOpenCalls } from "./journal-restart.ts";
@@ -46,13 +51,16 @@ export function buildPhone(
   });
   // Calls the last run left open (SIGKILL, power cut) are closed before the
   // phone takes one: `ended`, or `missed` if never taken (journal-restart.ts).
-  for (const r of closeOpenCalls(journal.records, monotonicMs())) {
-    o.log("warn", `journal: call ${r.callId} was left open by the last run: ${r.event} (restart)`);
+  const append = (r: JournalRecord) => {
     try {
       journal.append(r);
     } catch (e) {
       o.log("error", `journal: cannot write ${c.journal.path}: ${(e as Error).message}`);
     }
+  };
+  for (const r of closeOpenCalls(journal.records, monotonicMs())) {
+    o.log("warn", `journal: call ${r.callId} was left open by the last run: ${r.event} (restart)`);
+    append(r);
   }
   // Call media on a native thread (docs/audio.md): unless a microphone source is
   // injected (tests, bench), or the native part is missing.
@@ -121,15 +129,7 @@ export function buildPhone(
     leds: handset.leds,
     hook: handset.hook,
     keypad: handset.keypad,
-    journal: {
-      append: (r) => {
-        try {
-          journal.append(r);
-        } catch (e) {
-          o.log("error", `journal: cannot write ${c.journal.path}: ${(e as Error).message}`);
-        }
-      },
-    },
+    journal: { append },
     restored: { missed: missedEmergencies(journal.records), dnd: c.phone.dnd },
     log: o.log,
   });
