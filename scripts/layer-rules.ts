@@ -49,7 +49,7 @@ export const PURE: ReadonlySet<Layer> = new Set(["firmware/alerting", "firmware/
 /**
  * Files whose types (and only types: `import type`, erased at build) a layer
  * may take although it may not import their layer: the handset's contract is
- * the one home of the words the pure layers decide in (LedName, LedPattern),
+ * the one home of the words the pure layers decide in (LedName, LedPattern, KeyName),
  * so what the controller asks an LED to show is what every backend shows.
  */
 export const TYPES_FROM: Partial<Record<Layer, readonly string[]>> = {

@@ -1,9 +1,13 @@
 /** Everything that can happen to the phone, as data. `at` is ms on the phone's monotonic clock. */
+import type { KeyName } from "../../hal/contracts.ts";
 import type { IncomingAlert } from "./call.ts";
 
-export type DialKey = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#";
-/** Keypad keys: dialling keys and the function keys do-not-disturb and acknowledge. */
-export type Key = DialKey | "dnd" | "ack";
+/**
+ * Keypad keys: dialling keys and the function keys do-not-disturb and
+ * acknowledge — the keypad contract's own names (hal/contracts.ts, docs/layers.md).
+ */
+export type Key = KeyName;
+export type DialKey = Exclude<KeyName, "dnd" | "ack">;
 
 /**
  * Why the far end (or the network) ended a call, in the controller's words.
