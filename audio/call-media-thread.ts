@@ -8,12 +8,14 @@
  * placed by timestamp; native/call-media/engine.h). Measured against
  * the same call done in JavaScript in docs/audio.md and docs/benchmarks.md.
  *
- * The same face as RtpSession towards SIP (port, codec, direction, remote,
- * DTMF, statistics); RTCP and RFC 4733 events are handled here in
- * JavaScript, since they are rare. The earpiece and microphone are named with
- * `setDevices` (the thread opens and closes them) and short sounds are mixed
- * over the call with `overlay`. A device that fails is reported once
- * ("device" event) and tried again every 2 s; the call goes on without it.
+ * It keeps the call-media contract (audio/call-media.ts), as RtpSession does;
+ * RTCP and RFC 4733 events are handled here in JavaScript, since they are
+ * rare. The earpiece and microphone are named with `setDevices` (the thread
+ * opens and closes them) and short sounds are mixed over the call with
+ * `overlay`. A device that fails is reported once ("device" event) and tried
+ * again every 2 s; the call goes on without it. Without a microphone it
+ * sends silence; without an earpiece the jitter buffer and the overlay are
+ * still drained on time.
  *
  * Whom media is taken from: the thread applies the source rules of
  * audio/media-sources.ts to RTP (native/call-media/rtp.c) and tells us where
@@ -27,18 +29,18 @@ import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { isIPv4 } from "node:net";
 import { AlsaDeviceError } from "./alsa-process.ts";
-import type { CallMedia } from "./call-media.ts";
+import type {
+  CallMedia,
+  CallMediaEvents,
+  CallMediaOptions,
+  MediaDirection,
+  RtpCodec,
+  RtpStats,
+} from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
 import { InactivityWatch } from "./inactivity-watch.ts";
 import { MediaSources } from "./media-sources.ts";
 import { RtcpChannel } from "./rtcp-channel.ts";
-import type {
-  CallMediaEvents,
-  MediaDirection,
-  RtpCodec,
-  RtpSessionOptions,
-  RtpStats,
-} from "./rtp-session.ts";
 
 type Handle = object;
 type NativeEvent =
@@ -88,9 +90,7 @@ export function nativeCallMedia(): NativeCallMedia | undefined {
   return native ?? undefined;
 }
 
-export interface CallMediaThreadOptions extends RtpSessionOptions {
-  earpiece?: string;
-  microphone?: string;
+export interface CallMediaThreadOptions extends CallMediaOptions {
   /** Earpiece frames kept queued ahead of the device, 1–3 (default 2). */
   queueFrames?: number;
   /** SCHED_FIFO priority for the thread where allowed (default 10; 0: none). */
@@ -111,15 +111,7 @@ function bindRtcp(port: number, address: string): Promise<Socket> {
   });
 }
 
-export class CallMediaThread
-  extends EventEmitter<
-    CallMediaEvents & {
-      device: [AlsaDeviceError];
-      reopened: [string];
-    }
-  >
-  implements CallMedia
-{
+export class CallMediaThread extends EventEmitter<CallMediaEvents> implements CallMedia {
   readonly port: number;
   readonly address: string;
   /** Resolves once the thread has let go of the devices and the socket. */

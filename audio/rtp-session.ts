@@ -1,5 +1,8 @@
 /**
- * One call's media: G.711 over RTP (RFC 3550) on UDP.
+ * One call's media in JavaScript: G.711 over RTP (RFC 3550) on UDP. It keeps
+ * the call-media contract (audio/call-media.ts) and is the fallback for
+ * builds without the native media thread; the same class is the JavaScript
+ * far end in tests and the bench.
  *
  * - Ports: an even RTP port from the configured range and RTCP on the next
  *   (RFC 3550 §11).
@@ -12,8 +15,11 @@
  * - Receiving: packets of any packet time go through the adaptive jitter
  *   buffer (10 ms units placed by timestamp); the session is a FrameSource
  *   that the playback device pulls once per 20 ms.
- * - Sending: frames pushed by the capture device (`sendFrame`) or pulled from
- *   a FrameSource on the monotonic clock (`startSending`), gathered into
+ * - Devices: named (`setDevices`, audio/call-devices.ts) as the contract
+ *   has them — or fed from outside: the session is a FrameSource for a
+ *   player, and frames are pushed (`sendFrame`) or pulled from a FrameSource
+ *   (`startSending`), as the firmware's JavaScript call audio does.
+ * - Sending: frames from the microphone or a source on the monotonic clock, gathered into
  *   packets of the far end's packet time (`setPacketTime`, its `a=ptime`,
  *   RFC 4566 §6; 20 ms by default): a 30 ms packet leaves every other 20 ms
  *   frame and the next, 10 ms packets leave two a frame.
@@ -25,74 +31,28 @@ import { createSocket, type Socket } from "node:dgram";
 import { lookup } from "node:dns";
 import { EventEmitter } from "node:events";
 import { isIPv4 } from "node:net";
+import { CallDevices } from "./call-devices.ts";
+import type {
+  CallMedia,
+  CallMediaEvents,
+  CallMediaOptions,
+  MediaDirection,
+  RtpCodec,
+  RtpStats,
+} from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
 import type { FrameSource } from "./frame-source.ts";
-import { decodeG711, encodeG711, type G711Law } from "./g711.ts";
+import { decodeG711, encodeG711 } from "./g711.ts";
 import { InactivityWatch } from "./inactivity-watch.ts";
-import { JitterBuffer, type JitterBufferOptions, type JitterStats } from "./jitter-buffer.ts";
-import { type LatchedSource, MediaSources } from "./media-sources.ts";
-import type { RtcpReport } from "./rtcp.ts";
+import { JitterBuffer } from "./jitter-buffer.ts";
+import { MediaSources } from "./media-sources.ts";
 import { RtcpChannel, type RtcpSnapshot } from "./rtcp-channel.ts";
 import { decodeRtp, encodeRtp, looksLikeRtcp, seqDelta } from "./rtp-packet.ts";
 
-export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
-
-export interface RtpCodec {
-  law: G711Law;
-  payloadType: number;
-}
-
-export interface RtpSessionOptions {
-  localAddress?: string;
-  /** Inclusive range the RTP port is chosen from (an even port; RTCP is +1). */
-  portRange?: [number, number];
-  codec?: RtpCodec;
-  /** Payload type of telephone-event (RFC 4733); undefined: no DTMF events. */
-  telephoneEventPt?: number;
-  jitter?: JitterBufferOptions;
-  rtcpIntervalMs?: number;
-  cname?: string;
-  /**
-   * How long after the SDP names the far end a NAT'd source may be latched
-   * instead (once; RFC 4961). Default 2000 ms; 0: media only from the SDP's address.
-   */
-  latchWindowMs?: number;
-  /**
-   * "inactive" after this long with no RTP and no RTCP accepted from the far
-   * end (default 30 000 ms; 0: never). Suspended on hold unless it sends RTCP.
-   */
-  inactivityMs?: number;
-}
-
-export interface RtpStats {
-  sent: number;
-  received: number;
-  /** Packets expected but not received (RFC 3550 A.3). */
-  lost: number;
-  late: number;
-  concealed: number;
-  jitterMs: number;
-  remoteReport?: RtcpReport;
-  jitterBuffer: JitterStats;
-  /** RTP packets dropped because they came from someone other than the far end. */
-  strangerPackets: number;
-  /** The same for RTCP. */
-  strangerRtcpPackets: number;
-  /** The source latched for NAT (once, early), if any. */
-  latched?: LatchedSource;
-}
-
-/** The events every call media emits (audio/call-media.ts). */
-export interface CallMediaEvents {
-  dtmf: [string];
-  /** RTP now goes to this source: a NAT latch, or back to the SDP's address. */
-  remote: [string, number];
-  error: [Error];
-  /** The far end named by SDP could not be looked up. */
-  "remote-error": [string];
-  /** Nothing from the far end for `inactivityMs`: once, re-armed when packets come again. */
-  inactive: [];
-}
+/** The contract's words, here too for those who import them from the RTP session. */
+export type { CallMediaEvents, MediaDirection, RtpCodec, RtpStats } from "./call-media.ts";
+/** An RtpSession's options are the contract's (`earpiece`, `microphone`: see setDevices). */
+export type RtpSessionOptions = CallMediaOptions;
 
 const FRAME = 160;
 const FRAME_MS = 20;
@@ -111,9 +71,14 @@ function bind(sock: Socket, port: number, address: string): Promise<void> {
   });
 }
 
-export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSource {
+export class RtpSession extends EventEmitter<CallMediaEvents> implements CallMedia, FrameSource {
   readonly port: number;
   readonly address: string;
+  /** Resolves once the sockets and devices are let go after `close()`. */
+  readonly closed: Promise<void>;
+  private whenClosed: () => void = () => {};
+  /** The earpiece and microphone, once named (setDevices). */
+  private devices: CallDevices | undefined;
   private readonly sources: MediaSources;
   private readonly watch: InactivityWatch;
   private signalled: string | undefined;
@@ -137,7 +102,7 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
   private remoteSsrc: number | undefined;
   private readonly dtmfIn = new DtmfReceiver();
   private readonly dtmfOut: DtmfSender;
-  private closed = false;
+  private isClosed = false;
   private telephoneEventPt: number | undefined;
   /** The packet being gathered: `packetSamples` long, starting at RTP timestamp `pendingTs`. */
   private packetSamples = FRAME;
@@ -155,6 +120,9 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     super();
     this.port = rtp.address().port;
     this.address = rtp.address().address;
+    this.closed = new Promise((resolve) => {
+      this.whenClosed = resolve;
+    });
     this.codec = o.codec ?? { law: "pcmu", payloadType: 0 };
     this.jb = new JitterBuffer(o.jitter);
     this.telephoneEventPt = o.telephoneEventPt;
@@ -172,7 +140,7 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
       () => this.rtcpSnapshot(),
       o.cname ?? `deskphone@${this.address}`,
       o.rtcpIntervalMs,
-      (address, port, ssrc) => !this.closed && this.sources.rtcp(address, port, ssrc),
+      (address, port, ssrc) => !this.isClosed && this.sources.rtcp(address, port, ssrc),
     );
     this.dtmfOut = new DtmfSender({
       timestamp: () => this.ts,
@@ -198,7 +166,10 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
       try {
         await bind(rtp, port, address);
         await bind(rtcp, port + 1, address);
-        return new RtpSession(rtp, rtcp, o);
+        const session = new RtpSession(rtp, rtcp, o);
+        if (o.earpiece !== undefined || o.microphone !== undefined)
+          void session.setDevices(o.earpiece, o.microphone);
+        return session;
       } catch {
         rtp.close();
         rtcp.close();
@@ -215,10 +186,10 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
    */
   setRemote(address: string, port: number): void {
     this.signalled = `${address}:${port}`;
-    if (this.closed) return;
+    if (this.isClosed) return;
     if (isIPv4(address)) return this.signal(address, port);
     lookup(address, { family: 4 }, (err, resolved) => {
-      if (this.closed || this.signalled !== `${address}:${port}`) return;
+      if (this.isClosed || this.signalled !== `${address}:${port}`) return;
       if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
       else this.signal(resolved, port);
     });
@@ -257,7 +228,7 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
   /** Sends captured audio (a 20 ms frame of 160 samples, as a rule) in packets of the packet time. */
   sendFrame(pcm: Int16Array): void {
     if (
-      this.closed ||
+      this.isClosed ||
       !this.sources.rtpDestination ||
       this.direction === "recvonly" ||
       this.direction === "inactive"
@@ -287,7 +258,7 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
 
   private sendPacket(pt: number, payload: Uint8Array, marker: boolean, timestamp: number): void {
     const to = this.sources.rtpDestination;
-    if (!to || this.closed) return;
+    if (!to || this.isClosed) return;
     const packet = encodeRtp({
       payloadType: pt,
       marker,
@@ -331,6 +302,37 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     this.sendSource = undefined;
   }
 
+  /**
+   * The earpiece and microphone by ALSA name (audio/call-devices.ts): from
+   * now on the session plays the far end on the earpiece and sends the
+   * microphone (silence without one) in place of any `startSending` source.
+   * Resolves once the old devices are closed.
+   */
+  setDevices(earpiece: string | undefined, microphone: string | undefined): Promise<void> {
+    if (this.isClosed) return this.closed;
+    const devices = this.callDevices();
+    const released = devices.set(earpiece, microphone);
+    this.startSending(devices.microphone);
+    return released;
+  }
+
+  /** Mixes 8 kHz samples over the call on the earpiece (up to 4 s queued); returns how many were taken. */
+  overlay(pcm: Int16Array): number {
+    return this.isClosed ? 0 : this.callDevices().overlay(pcm);
+  }
+
+  clearOverlay(): void {
+    this.devices?.clearOverlay();
+  }
+
+  private callDevices(): CallDevices {
+    this.devices ??= new CallDevices(this, {
+      device: (e) => this.emit("device", e),
+      reopened: (d) => this.emit("reopened", d),
+    });
+    return this.devices;
+  }
+
   /** Sends a DTMF digit as RFC 4733 events (§2.5.1), `durationMs` long. */
   sendDtmf(digit: string, durationMs = 100): Promise<void> {
     const pt = this.telephoneEventPt;
@@ -339,7 +341,7 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
   }
 
   private onRtp(msg: Buffer, address: string, port: number): void {
-    if (this.closed || looksLikeRtcp(msg)) return;
+    if (this.isClosed || looksLikeRtcp(msg)) return;
     const p = decodeRtp(msg);
     if (!p) return;
     const isAudio = p.payloadType === this.codec.payloadType;
@@ -383,7 +385,7 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     const s = this.stats();
     return {
       ssrc: this.ssrc,
-      rtcpRemote: this.closed ? undefined : this.sources.rtcpDestination,
+      rtcpRemote: this.isClosed ? undefined : this.sources.rtcpDestination,
       remoteSsrc: this.remoteSsrc,
       expected: this.expected(),
       lost: s.lost,
@@ -427,13 +429,14 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements FrameSo
     };
   }
 
-  /** Releases both sockets and timers. */
+  /** Releases both sockets, the devices and timers; `closed` resolves when they are. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
     this.watch.stop();
     this.stopSending();
     this.rtcp.close();
-    this.rtp.close();
+    const socket = new Promise<void>((resolve) => this.rtp.close(() => resolve()));
+    void Promise.all([socket, this.devices?.close()]).then(() => this.whenClosed());
   }
 }

@@ -14,10 +14,10 @@ import { cpus } from "node:os";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
 import { AlsaPlayback } from "../audio/alsa-playback.ts";
 import { CallMediaThread } from "../audio/call-media-thread.ts";
-import { NativeCallAudio } from "../audio/native-call-audio.ts";
 import { RtpSession } from "../audio/rtp-session.ts";
 import { measureBaresip } from "./baresip-call.ts";
 import { startJackRig } from "./jack-rig.ts";
+import { NativeCallAudio } from "./native-call-audio.ts";
 
 const SECONDS = Number(process.env.MEDIA_SECONDS ?? 30);
 const TICK = 100 / 1;

@@ -4,11 +4,15 @@
  * microphone captured and hands it to `onMicFrame`, and tops the earpiece
  * queue up to `queueFrames` from the current source — one wake-up a frame for
  * both directions, no child processes, no pipes.
+ *
+ * Bench only (bench/media-cpu.ts): a step between the JavaScript call and
+ * the native media thread, kept for the CPU comparison in docs/benchmarks.md.
+ * The firmware never runs it, and it is not in the package.
  */
 import { EventEmitter } from "node:events";
-import { nativePcm } from "./alsa-native.ts";
-import { AlsaDeviceError } from "./alsa-process.ts";
-import { type FrameSource, frameSamples } from "./frame-source.ts";
+import { nativePcm } from "../audio/alsa-native.ts";
+import { AlsaDeviceError } from "../audio/alsa-process.ts";
+import { type FrameSource, frameSamples } from "../audio/frame-source.ts";
 
 export interface NativeCallAudioOptions {
   earpiece: string;

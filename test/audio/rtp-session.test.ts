@@ -1,4 +1,11 @@
-/** Two RTP sessions on loopback exchange tones through G.711, the jitter buffer and a lossy relay. */
+/**
+ * RtpSession fed and played from outside, as the firmware's JavaScript call
+ * audio does (firmware/app/js-call-audio.ts): two sessions on loopback, each
+ * sending a FrameSource (`startSending`) and pulled by an AlsaPlayback (a
+ * session is a FrameSource), exchange tones through G.711, the jitter buffer
+ * and a lossy relay. Its contract (devices by name and the rest) is tested in
+ * test/audio/call-media-contract.test.ts.
+ */
 import { afterAll, describe, expect, it } from "vitest";
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
 import { RtpSession } from "../../audio/rtp-session.ts";
@@ -14,7 +21,7 @@ const tone = (hz: number) =>
   new ToneSource({ segments: [{ ms: 1000, freqs: [hz], levelDb: -10 }], repeat: true });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("RTP media between two sessions", () => {
+describe("RtpSession fed and played from outside", () => {
   it("a tone crosses both ways with loss and reordering; concealment fills the holes", async () => {
     const opts = {
       localAddress: "127.0.0.1",
@@ -72,37 +79,4 @@ describe("RTP media between two sessions", () => {
     }
     expect(statsA.received).toBeGreaterThan(140);
   }, 20_000);
-
-  it("sends DTMF as RFC 4733 events and exchanges RTCP reports", async () => {
-    const opts = { localAddress: "127.0.0.1", telephoneEventPt: 101, rtcpIntervalMs: 200 };
-    const a = await RtpSession.open(opts);
-    const b = await RtpSession.open(opts);
-    a.setRemote("127.0.0.1", b.port);
-    b.setRemote("127.0.0.1", a.port);
-    const digits: string[] = [];
-    b.on("dtmf", (d) => digits.push(d));
-    a.startSending(tone(440));
-    b.startSending(tone(440));
-    await a.sendDtmf("5");
-    await a.sendDtmf("#", 60);
-    await sleep(700);
-    const report = a.stats().remoteReport;
-    a.close();
-    b.close();
-    expect(digits).toEqual(["5", "#"]);
-    expect(report?.type).toBe("SR");
-    expect(report?.blocks[0]?.cumulativeLost).toBe(0);
-    await expect(a.sendDtmf("x")).rejects.toThrow();
-  });
-
-  it("releases its ports on close", async () => {
-    const a = await RtpSession.open({ localAddress: "127.0.0.1", portRange: [31000, 31000] });
-    expect(a.port).toBe(31000);
-    await expect(
-      RtpSession.open({ localAddress: "127.0.0.1", portRange: [31000, 31000] }),
-    ).rejects.toThrow(/no free RTP port/);
-    a.close();
-    const again = await RtpSession.open({ localAddress: "127.0.0.1", portRange: [31000, 31000] });
-    again.close();
-  });
 });

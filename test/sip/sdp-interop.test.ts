@@ -10,7 +10,7 @@
  *   so 30 ms packets; baresip 1.0.0 takes up our a=ptime:20 for its own
  *   sending and its answer then says a=ptime:20 (after a=minptime:30), so
  *   20 ms packets. Playing 30 and 60 ms packets whole is shown on both media
- *   paths in test/audio/packet-time.test.ts.
+ *   paths in test/audio/call-media-contract.test.ts.
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
