@@ -8,6 +8,11 @@
  * Two blink rates at most: a third pattern falls back to a software blink
  * (on/off written from the clock), and any pattern the chip cannot show
  * (a step sequence) too.
+ *
+ * A write the chip did not take (it did not answer: ChipLink logs it once and
+ * backs off) is not lost: the whole state is written again every 0.5 s, as the
+ * backoff allows, until the chip takes it — so an LED set while the chip was
+ * away (a missed emergency's) shows once it answers again.
  */
 import { type Clock, LED_NAMES, type LedName, type LedPattern, type Leds } from "./contracts.ts";
 import { LedAnimator } from "./led-animator.ts";
@@ -33,10 +38,12 @@ export class Pca9532Leds implements Leds {
   private readonly software: LedAnimator;
   private readonly softLeds = new Set<LedName>();
   private writing = Promise.resolve();
+  private resyncTimer: unknown;
+  private closed = false;
 
   constructor(
     bus: Smbus,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly o: Pca9532Options,
   ) {
     this.link = new ChipLink(
@@ -120,7 +127,31 @@ export class Pca9532Leds implements Leds {
   }
 
   private enqueue(op: (bus: Smbus, a: number) => Promise<void>): void {
-    this.writing = this.writing.then(() => this.link.run(op).then(() => {}));
+    this.writing = this.writing.then(() =>
+      this.link.run(op).then((ok) => {
+        if (!ok) this.resync();
+      }),
+    );
+  }
+
+  /** After a write the chip did not take: the whole state again, 0.5 s on (one timer at a time). */
+  private resync(): void {
+    if (this.closed || this.resyncTimer !== undefined) return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      this.resyncTimer = undefined;
+      for (const s of [0, 1] as const) {
+        const v = this.slots[s];
+        if (!v) continue;
+        const { psc, pwm } = Pca9532Leds.rate(v.onMs, v.offMs);
+        const [pscReg, pwmReg] =
+          s === 0 ? [PCA9532.PSC0, PCA9532.PWM0] : [PCA9532.PSC1, PCA9532.PWM1];
+        this.enqueue(async (bus, a) => {
+          await bus.writeByte(a, pscReg, psc);
+          await bus.writeByte(a, pwmReg, pwm);
+        });
+      }
+      this.flush();
+    }, 500);
   }
 
   private flush(): void {
@@ -142,6 +173,8 @@ export class Pca9532Leds implements Leds {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.clock.clearTimeout(this.resyncTimer);
     for (const n of LED_NAMES) this.set(n, { kind: "off" });
     this.software.stop();
     await this.writing;

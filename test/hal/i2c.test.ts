@@ -119,6 +119,32 @@ describe("PCA9532 LEDs", () => {
     expect(Pca9532Leds.rate(100, 100)).toEqual({ psc: 29, pwm: 128 });
   });
 
+  it("an LED set while the chip does not answer shows once it answers again", async () => {
+    const clock = new ManualClock();
+    const bus = new FakeI2cBus();
+    const chip = new FakePca9532();
+    bus.attach(0x60, chip);
+    const logs: string[] = [];
+    const leds = new Pca9532Leds(bus, clock, {
+      map: { status: 0, emergency: 3 },
+      log: (_l, m) => logs.push(m),
+    });
+    bus.gone.add(0x60);
+    leds.set("emergency", { kind: "on" });
+    leds.set("status", { kind: "blink", onMs: 100, offMs: 100 });
+    await leds.settled();
+    expect(chip.led(3)).toEqual({ state: "off" });
+    bus.gone.delete(0x60);
+    for (let i = 0; i < 10 && chip.led(3).state === "off"; i++) {
+      await run(clock, 500, 100);
+      await leds.settled();
+    }
+    expect(chip.led(3)).toEqual({ state: "on" });
+    expect(chip.led(0).state).toBe("blink");
+    expect(logs.filter((m) => /ENXIO; retrying/.test(m))).toHaveLength(1);
+    await leds.close();
+  });
+
   it("falls back to a software blink for a third rate and for sequences; close turns all off", async () => {
     const clock = new ManualClock();
     const bus = new FakeI2cBus();
