@@ -136,6 +136,25 @@ process.once("exit", () => {
   for (const child of running) killGroup(child, "SIGKILL");
 });
 
+/**
+ * Kamailio runs in a process group of its own; if this process is killed (a test
+ * runner's worker that timed out gets SIGTERM or SIGKILL, and "exit" never runs),
+ * a small watcher ends that group once this process is gone, so no exchange is
+ * left behind on the machine.
+ */
+function reapWhenGone(pgid: number): void {
+  const watcher = spawn(
+    "sh",
+    [
+      "-c",
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 -${pgid} 2>/dev/null; do sleep 2; done; kill -9 -${pgid} 2>/dev/null`,
+    ],
+    { detached: true, stdio: "ignore" },
+  );
+  watcher.on("error", () => {});
+  watcher.unref();
+}
+
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
@@ -225,6 +244,7 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     child.once("error", (e) => {
       spawnError = e;
     });
+    if (child.pid !== undefined) reapWhenGone(child.pid);
     const c = child;
     exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
   };
