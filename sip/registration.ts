@@ -3,7 +3,8 @@
  *
  * - the exchange is down at start, or the connection drops (a WebSocket
  *   ping without pong notices a dead peer within seconds): reconnect with
- *   exponential backoff and jitter (0.5 s doubling to 30 s, ±25 %);
+ *   exponential backoff and jitter (0.5 s doubling to 8 s, ±25 %: an emergency
+ *   must not wait half a minute for a phone whose exchange came back);
  * - after every (re)connect a fresh Registerer (an old one may be stuck with
  *   a REGISTER in flight, and still claims Registered after a drop);
  * - the Registerer refreshes at half the granted expiry; when a refresh
@@ -118,7 +119,7 @@ export class RegistrationKeeper extends EventEmitter<{ state: [RegistrationState
     if (this.stopped || this.retryTimer) return;
     const jitter = 0.75 + Math.random() * 0.5;
     const delay = Math.round(this.backoffMs * jitter);
-    this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 30_000);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 8_000);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.attempt();

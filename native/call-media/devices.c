@@ -18,6 +18,14 @@ static void device_fail(engine *e, device *d, const char *what, int err) {
   char msg[200];
   snprintf(msg, sizeof msg, "%s: %s", what, snd_strerror(err));
   device_close(d);
+  /* Just after a switch, a device exclusive like hw may still be held by the thread of the
+   * call this one replaces (a preemption on a busy machine): tried again every 100 ms for
+   * a second before it counts as an outage, reported, and tried every 2 s. */
+  if (err == -EBUSY && d->busy_retries < BUSY_RETRIES) {
+    d->busy_retries++;
+    d->retry_tick = e->ticks + BUSY_RETRY_TICKS;
+    return;
+  }
   d->retry_tick = e->ticks + RETRY_TICKS;
   if (!d->failed) media_report(e, d, EV_DEVICE_ERROR, msg); /* once per outage */
   d->failed = 1;
@@ -30,6 +38,7 @@ int device_switch(device *d) {
   memcpy(d->name, d->want, sizeof d->name);
   d->failed = 0;
   d->retry_tick = 0;
+  d->busy_retries = 0;
   return 1;
 }
 

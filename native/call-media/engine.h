@@ -70,6 +70,7 @@ typedef struct {
   int capture;
   int failed; /* reported, waiting to retry */
   uint64_t retry_tick;
+  int busy_retries; /* quick retries of a device still busy just after a switch */
 } device;
 
 typedef struct engine {

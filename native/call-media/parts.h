@@ -4,6 +4,8 @@
 #include "engine.h"
 
 #define RETRY_TICKS 100 /* a missing device is tried again every 2 s */
+#define BUSY_RETRY_TICKS 5 /* a device busy just after a switch: again in 100 ms */
+#define BUSY_RETRIES 10 /* ... for a second */
 
 /* events.c: to JavaScript, through the engine's notify callback */
 engine_event *media_event(event_kind kind);

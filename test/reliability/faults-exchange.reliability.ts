@@ -152,9 +152,9 @@ describe.skipIf(nativeCallMedia() === undefined)(
       await sleep(LONG_DOWN_S * 1000);
       await rig.ex.restart();
       const upAt = nowMs();
-      // The reconnect backoff (0.5 s doubling to 30 s, ±25 %) bounds the wait after the
+      // The reconnect backoff (0.5 s doubling to 8 s, ±25 %) bounds the wait after the
       // exchange is back: at most one full step.
-      const bound = 30_000 * 1.25 + 2000;
+      const bound = 8_000 * 1.25 + 2000;
       let failure: string | undefined;
       let back: { atMs: number } | undefined;
       try {
