@@ -24,10 +24,8 @@
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
-import { lookup } from "node:dns";
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
-import { isIPv4 } from "node:net";
 import { AlsaDeviceError } from "./alsa-process.ts";
 import type {
   CallMedia,
@@ -38,6 +36,7 @@ import type {
   RtpStats,
 } from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
+import { resolveFarEnd } from "./far-end.ts";
 import { InactivityWatch } from "./inactivity-watch.ts";
 import { MediaSources } from "./media-sources.ts";
 import { RtcpChannel } from "./rtcp-channel.ts";
@@ -286,14 +285,15 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
    * (`device` is for devices: this is `remote-error`) while nothing is sent.
    */
   setRemote(address: string, port: number): void {
-    this.signalled = `${address}:${port}`;
+    const named = `${address}:${port}`;
+    this.signalled = named;
     if (this.isClosed) return;
-    if (isIPv4(address)) return this.signal(address, port);
-    lookup(address, { family: 4 }, (err, resolved) => {
-      if (this.isClosed || this.signalled !== `${address}:${port}`) return;
-      if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
-      else this.signal(resolved, port);
-    });
+    resolveFarEnd(
+      address,
+      () => !this.isClosed && this.signalled === named,
+      (ipv4) => this.signal(ipv4, port),
+      (reason) => this.emit("remote-error", reason),
+    );
   }
 
   private signal(address: string, port: number): void {

@@ -28,9 +28,7 @@
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
-import { lookup } from "node:dns";
 import { EventEmitter } from "node:events";
-import { isIPv4 } from "node:net";
 import { CallDevices } from "./call-devices.ts";
 import type {
   CallMedia,
@@ -41,6 +39,7 @@ import type {
   RtpStats,
 } from "./call-media.ts";
 import { DtmfReceiver, DtmfSender } from "./dtmf-events.ts";
+import { resolveFarEnd } from "./far-end.ts";
 import type { FrameSource } from "./frame-source.ts";
 import { decodeG711, encodeG711 } from "./g711.ts";
 import { InactivityWatch } from "./inactivity-watch.ts";
@@ -185,14 +184,15 @@ export class RtpSession extends EventEmitter<CallMediaEvents> implements CallMed
    * nothing. A host name (RFC 4566 §5.7) is looked up first.
    */
   setRemote(address: string, port: number): void {
-    this.signalled = `${address}:${port}`;
+    const named = `${address}:${port}`;
+    this.signalled = named;
     if (this.isClosed) return;
-    if (isIPv4(address)) return this.signal(address, port);
-    lookup(address, { family: 4 }, (err, resolved) => {
-      if (this.isClosed || this.signalled !== `${address}:${port}`) return;
-      if (err) this.emit("remote-error", `cannot resolve ${address}: ${err.message}`);
-      else this.signal(resolved, port);
-    });
+    resolveFarEnd(
+      address,
+      () => !this.isClosed && this.signalled === named,
+      (ipv4) => this.signal(ipv4, port),
+      (reason) => this.emit("remote-error", reason),
+    );
   }
 
   private signal(address: string, port: number): void {
