@@ -11,6 +11,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { RtpSession } from "../../../audio/rtp-session.ts";
+import { freePort } from "../../../server/kamailio/lab-exchange.ts";
 import { lossyRelay } from "../../support/lossy-relay.ts";
 import { analyse, toneReport } from "../../support/tone-analyser.ts";
 import {
@@ -232,9 +233,11 @@ export function callCases(impl: Implementation): void {
   });
 
   it("mixes the overlay over the call (4 s at most, cleared at once); releases its ports on close", async () => {
-    const range = { localAddress: "127.0.0.1", portRange: [31100, 31100] as [number, number] };
+    // A one-pair range on a port free now (not a fixed one: another run may hold it).
+    const p = (await freePort("udp")) & ~1;
+    const range = { localAddress: "127.0.0.1", portRange: [p, p] as [number, number] };
     const phone = await impl.open({ ...range, telephoneEventPt: 101, earpiece: "earpiece2" });
-    expect(phone.port).toBe(31100);
+    expect(phone.port).toBe(p);
     await expect(impl.open(range)).rejects.toThrow(/no free RTP port/);
     expect(phone.overlay(toneSamples(1400, 5))).toBe(8000 * 4);
     await sleep(1000);
