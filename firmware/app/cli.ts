@@ -1,13 +1,8 @@
 /** The `deskphone` command: one entry, a subcommand each. */
 import { readFileSync } from "node:fs";
 import { CLASSIFY_USAGE, type CliIO, classifyAlertCommand } from "./classify-alert.ts";
-import {
-  benchCommand,
-  checkConfigCommand,
-  logCommand,
-  ringTestCommand,
-  runCommand,
-} from "./commands.ts";
+import { benchCommand, checkConfigCommand, ringTestCommand, runCommand } from "./commands.ts";
+import { logCommand } from "./log-command.ts";
 import { sipProbeCommand } from "./sip-probe.ts";
 
 const USAGE = `usage: deskphone <command> [options]

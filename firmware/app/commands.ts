@@ -1,6 +1,5 @@
-/** `deskphone run`, `bench`, `check-config`, `ring-test`, `log`. */
-import { existsSync, readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+/** `deskphone run`, `bench`, `check-config`, `ring-test` (`log`: log-command.ts). */
+import { existsSync } from "node:fs";
 import { AlsaPlayback } from "../../audio/alsa-playback.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
 import { systemClock } from "../../hal/contracts.ts";
@@ -11,41 +10,9 @@ import { type BenchServer, startBenchServer } from "./bench-server.ts";
 import { buildHandset, type HandsetDeps } from "./build-handset.ts";
 import { type BuiltPhone, buildPhone, type Handset, type Log } from "./build-phone.ts";
 import type { CliIO } from "./classify-alert.ts";
-import { loadConfig, type PhoneConfig } from "./config.ts";
+import { args, DEFAULT_CONFIG_PATH, load } from "./cli-args.ts";
+import type { PhoneConfig } from "./config.ts";
 import { SystemdNotifier } from "./systemd-notify.ts";
-
-export const DEFAULT_CONFIG_PATH = "/etc/deskphone/config.yaml";
-
-function args(
-  argv: string[],
-  usage: string,
-  io: CliIO,
-  extra: Record<string, { type: "string" | "boolean" }> = {},
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } | undefined {
-  try {
-    return parseArgs({
-      args: argv,
-      options: { config: { type: "string" }, help: { type: "boolean" }, ...extra },
-      allowPositionals: true,
-    }) as {
-      values: Record<string, string | boolean | undefined>;
-      positionals: string[];
-    };
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${usage}`);
-    return undefined;
-  }
-}
-
-function load(path: string, io: CliIO): PhoneConfig | undefined {
-  const r = loadConfig(path);
-  for (const w of r.warnings) io.err(`warning: ${w}\n`);
-  if (!r.ok) {
-    for (const e of r.errors) io.err(`${path}: ${e.path || "(file)"}: ${e.reason}\n`);
-    return undefined;
-  }
-  return r.config;
-}
 
 /** Structured log lines for journald: "<level>deskphone: message" with syslog priority prefixes. */
 export function journaldLog(io: CliIO): Log {
@@ -279,54 +246,4 @@ export async function ringTestCommand(argv: string[], io: CliIO): Promise<number
   leds.stop();
   await player.close();
   return failed ? 1 : 0;
-}
-
-export const LOG_USAGE = `usage: deskphone log [--config FILE | --journal FILE] [--json] [--last N]
-
-Prints the call journal: every call and emergency event.
-`;
-
-export function logCommand(argv: string[], io: CliIO): number {
-  const a = args(argv, LOG_USAGE, io, {
-    journal: { type: "string" },
-    json: { type: "boolean" },
-    last: { type: "string" },
-  });
-  if (!a) return 2;
-  if (a.values.help) {
-    io.out(LOG_USAGE);
-    return 0;
-  }
-  let file = a.values.journal as string | undefined;
-  if (!file) {
-    const c = load((a.values.config as string | undefined) ?? DEFAULT_CONFIG_PATH, io);
-    if (!c) return 2;
-    file = c.journal.path;
-  }
-  let lines: string[];
-  try {
-    lines = [
-      ...(existsSync(`${file}.1`) ? readFileSync(`${file}.1`, "utf8").split("\n") : []),
-      ...readFileSync(file, "utf8").split("\n"),
-    ].filter(Boolean);
-  } catch (e) {
-    io.err(`deskphone log: cannot read ${file} (${(e as NodeJS.ErrnoException).code})\n`);
-    return 2;
-  }
-  const last = Number(a.values.last ?? 0);
-  for (const line of last > 0 ? lines.slice(-last) : lines) {
-    if (a.values.json) {
-      io.out(`${line}\n`);
-      continue;
-    }
-    try {
-      const r = JSON.parse(line);
-      io.out(
-        `${r.time ?? ""}  ${String(r.event).padEnd(14)} ${r.callId ?? ""} ${r.remote ?? ""}${r.alertClass ? ` [${r.alertClass}]` : ""}${r.emergency ? " EMERGENCY" : ""}${r.reason ? ` — ${r.reason}` : ""}\n`,
-      );
-    } catch {
-      io.out(`(unreadable) ${line}\n`);
-    }
-  }
-  return 0;
 }

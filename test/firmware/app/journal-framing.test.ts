@@ -17,8 +17,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { logCommand } from "../../../firmware/app/commands.ts";
 import { Journal, missedEmergencies } from "../../../firmware/app/journal.ts";
+import { logCommand } from "../../../firmware/app/log-command.ts";
 import type { JournalRecord } from "../../../firmware/controller/effects.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "deskphone-journal-framing-"));
@@ -190,5 +190,31 @@ describe("journal: each record framed by a checksum", () => {
     expect(j.records.map((r) => r.at)).toEqual([2]);
     expect(logs.join("\n")).toMatch(/unreadable record at line 1 /);
     await j.close();
+  });
+
+  it("deskphone log shows a record whose checksum is wrong as unreadable, never as what happened", async () => {
+    const path = join(dir, "log-crc.jsonl");
+    const lines = await journalOf(path, [received(1), missedEmergency(2, "e-2")]);
+    // A flipped byte inside the JSON that still parses: the remote 3001 becomes 3009.
+    const flipped = (lines[0] as string).replace('"remote":"3001"', '"remote":"3009"');
+    expect(JSON.parse(flipped).remote).toBe("3009");
+    writeFileSync(path, `${flipped}\n${lines[1]}\n`);
+    let out = "";
+    let err = "";
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
+    expect(logCommand(["--journal", path], io)).toBe(0);
+    const shown = out.trim().split("\n");
+    expect(shown[0]).toMatch(/^\(unreadable\) /);
+    expect(shown[1]).toMatch(/missed .* e-2 .* EMERGENCY/);
+    expect(out).not.toMatch(/received .* 3009/);
+    out = "";
+    expect(logCommand(["--journal", path, "--json"], io)).toBe(0);
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).callId),
+    ).toEqual(["e-2"]);
+    expect(err).toMatch(/^\(unreadable\) /);
   });
 });
