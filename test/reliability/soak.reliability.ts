@@ -48,13 +48,6 @@ afterAll(async () => {
 /** One cycle: `to` is dialled, rings, is answered, talks `talkMs`, the caller hangs up. */
 async function cycle(n: number, to: string): Promise<string> {
   const id = `c-${n}`;
-  const ended = new Promise<void>((r) =>
-    caller.on("remote-ended", function onEnd(c) {
-      if (c !== id) return;
-      caller.off("remote-ended", onEnd);
-      r();
-    }),
-  );
   const answered = new Promise<void>((r) =>
     caller.on("remote-answered", function onAnswer(c) {
       if (c !== id) return;
@@ -71,7 +64,6 @@ async function cycle(n: number, to: string): Promise<string> {
   await phone.waitFor(`hung up (cycle ${n})`, (s) => s.phase.kind === "hungUp");
   phone.handset.replace();
   await phone.waitFor(`idle (cycle ${n})`, (s) => s.phase.kind === "idle");
-  void ended;
   return id;
 }
 
