@@ -9,6 +9,8 @@ PACKAGES=(
   kamailio-websocket-modules  # SIP over WebSocket for our phones (RFC 7118)
   kamailio-sqlite-modules     # the emergency routing table
   kamailio-tls-modules        # wss:// listener (TLS) for the lab exchange
+  kamailio-postgres-modules   # db_postgres: the exchange on PostgreSQL (two nodes)
+  postgresql                  # initdb/pg_ctl: tests start a private cluster
   sip-tester                  # sipp: third-party SIP peer in tests
   baresip-core                # third-party softphone in tests
   alsa-utils                  # aplay/arecord, ALSA file devices
