@@ -29,6 +29,7 @@ const parts = {
   "gpio-ioctl": "the GPIO character-device backend",
   "alsa-pcm": "the in-process ringer (aplay is used without it)",
   "call-media": "call audio on its own thread (aplay/arecord are used without it)",
+  system: "sd_notify from the phone itself and trimHeap (systemd-notify is spawned without it)",
 };
 for (const [dir, usedBy] of Object.entries(parts)) {
   const args = [
