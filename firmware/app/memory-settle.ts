@@ -1,0 +1,134 @@
+/**
+ * Memory handed back after a burst. A burst of SIP traffic (a flood of
+ * INVITEs, a run of calls) leaves garbage on V8's heap and free chunks in
+ * glibc's arenas; an idle phone allocates too little for V8 to collect on its
+ * own, so without help the process stays at the burst's high-water mark.
+ *
+ * Once the phone has been idle — on hook, no call, nothing ringing, nothing
+ * dialled — and has seen no SIP activity for `quietMs`, and its RSS has grown
+ * by `growthBytes` since the last settle, one full collection runs and then
+ * glibc's malloc_trim(0) gives the freed pages back to the kernel.
+ *
+ * The rule that matters: a settle never runs while a call is up or a call
+ * rings. Every state the controller reports that is not `idle` cancels the
+ * pending settle, and the timer checks the phase again when it fires. A full
+ * collection of this heap takes milliseconds (logged with each settle), and
+ * an idle phone schedules nothing: the one timer is armed by activity only.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { PhaseKind, PhoneState } from "../controller/state.ts";
+import type { Log } from "./log.ts";
+
+/** What the settle watches: the controller's state, and SIP traffic the controller never sees. */
+export interface SettleWatch {
+  phone: {
+    readonly state: PhoneState;
+    on(event: "state", listener: (s: PhoneState) => void): unknown;
+    off(event: "state", listener: (s: PhoneState) => void): unknown;
+  };
+  /** The SIP agent: INVITEs its triage refused (503 in a flood) are activity too. */
+  agent?: {
+    on(event: "refused", listener: (...a: unknown[]) => void): unknown;
+    off(event: "refused", listener: (...a: unknown[]) => void): unknown;
+  };
+}
+
+export interface MemorySettleOptions {
+  /** Quiet this long (ms) before a settle (default 10 s). */
+  quietMs?: number;
+  /** Settle only when RSS grew at least this much since the last settle (default 4 MiB). */
+  growthBytes?: number;
+  /** A full collection (default: V8's gc, exposed for this process). */
+  collect?: () => void;
+  /** Freed allocator memory back to the kernel (malloc_trim(0)); none when absent. */
+  trim?: () => void;
+  /** The process's resident set, bytes. */
+  rss?: () => number;
+  log?: Log;
+}
+
+/** The settles run so far, for the log and the bench. */
+export interface SettleRecord {
+  beforeBytes: number;
+  afterBytes: number;
+  pauseMs: number;
+}
+
+let exposedGc: (() => void) | undefined;
+/** V8's full collection, exposed to this process without a command-line flag. */
+export function fullCollection(): () => void {
+  if (!exposedGc) {
+    setFlagsFromString("--expose-gc");
+    exposedGc = runInNewContext("gc") as () => void;
+  }
+  return exposedGc;
+}
+
+const MiB = 1024 * 1024;
+
+export class MemorySettle {
+  private timer: NodeJS.Timeout | undefined;
+  private baseline: number;
+  private readonly quietMs: number;
+  private readonly growth: number;
+  private readonly collect: () => void;
+  private readonly rss: () => number;
+  readonly settles: SettleRecord[] = [];
+  private readonly onState = (s: PhoneState) => this.seen(s.phase.kind);
+  private readonly onRefused = () => this.seen(this.w.phone.state.phase.kind);
+
+  constructor(
+    private readonly w: SettleWatch,
+    private readonly o: MemorySettleOptions = {},
+  ) {
+    this.quietMs = o.quietMs ?? 10_000;
+    this.growth = o.growthBytes ?? 4 * MiB;
+    this.collect = o.collect ?? fullCollection();
+    this.rss = o.rss ?? (() => process.memoryUsage.rss());
+    this.baseline = this.rss();
+    w.phone.on("state", this.onState);
+    w.agent?.on("refused", this.onRefused);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.w.phone.off("state", this.onState);
+    this.w.agent?.off("refused", this.onRefused);
+  }
+
+  /** Activity: a busy phase cancels the settle; idle (re)starts the quiet time. */
+  private seen(phase: PhaseKind): void {
+    if (phase !== "idle") {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(() => this.quiet(), this.quietMs);
+  }
+
+  private quiet(): void {
+    this.timer = undefined;
+    // Checked again here: a call that came up in this very turn is never paused.
+    if (this.w.phone.state.phase.kind !== "idle") return;
+    const before = this.rss();
+    if (before - this.baseline < this.growth) return;
+    const t0 = performance.now();
+    this.collect();
+    try {
+      this.o.trim?.();
+    } catch (e) {
+      this.o.log?.("warn", `memory: malloc_trim failed: ${(e as Error).message}`);
+    }
+    const pauseMs = performance.now() - t0;
+    const after = this.rss();
+    this.baseline = after;
+    this.settles.push({ beforeBytes: before, afterBytes: after, pauseMs });
+    this.o.log?.(
+      "info",
+      `memory: settled after a burst: RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MB (${pauseMs.toFixed(0)} ms)`,
+    );
+  }
+}
