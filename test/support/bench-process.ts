@@ -21,12 +21,14 @@ export async function startBench(
   name: string,
   config: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
+  /** Node's own flags for the phone process (V8 flags NODE_OPTIONS does not take). */
+  nodeArgs: readonly string[] = [],
 ): Promise<BenchProcess> {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, stringify(config), { mode: 0o600 });
   const child: ChildProcess = spawn(
     process.execPath,
-    ["bin/deskphone.mjs", "bench", "--config", file, "--listen", "127.0.0.1:0"],
+    [...nodeArgs, "bin/deskphone.mjs", "bench", "--config", file, "--listen", "127.0.0.1:0"],
     {
       env,
       stdio: ["ignore", "pipe", "pipe"],
