@@ -95,7 +95,7 @@ export async function startPhone(c: PhoneConfig, o: StartOptions): Promise<Runni
     );
   }
   const built = buildPhone(c, handset, { log, degraded: degraded !== undefined });
-  const notifier = new SystemdNotifier(o.env);
+  const notifier = new SystemdNotifier(o.env, log);
   // Every STATUS says degraded first, so `systemctl status` never shows a plain "registered".
   const status = (s: string) => (degraded ? `${degraded}; ${s}` : s);
   if (degraded) notifier.status(degraded);

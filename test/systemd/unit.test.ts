@@ -33,7 +33,7 @@ describe("systemd/deskphone.service", () => {
   it("is a watched notify service with a dedicated user, hardened", () => {
     for (const line of [
       "Type=notify",
-      "NotifyAccess=all",
+      "NotifyAccess=main",
       "Restart=on-failure",
       "User=deskphone",
       "SupplementaryGroups=gpio i2c audio",
