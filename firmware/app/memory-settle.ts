@@ -19,6 +19,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { PhaseKind, PhoneState } from "../controller/state.ts";
 import type { Log } from "./log.ts";
+import { trimHeap } from "./native-system.ts";
 
 /** What the settle watches: the controller's state, and SIP traffic the controller never sees. */
 export interface SettleWatch {
@@ -41,7 +42,7 @@ export interface MemorySettleOptions {
   growthBytes?: number;
   /** A full collection (default: V8's gc, exposed for this process). */
   collect?: () => void;
-  /** Freed allocator memory back to the kernel (malloc_trim(0)); none when absent. */
+  /** Freed allocator memory back to the kernel (default: malloc_trim(0) from native/system, when built). */
   trim?: () => void;
   /** The process's resident set, bytes. */
   rss?: () => number;
@@ -118,7 +119,7 @@ export class MemorySettle {
     const t0 = performance.now();
     this.collect();
     try {
-      this.o.trim?.();
+      (this.o.trim ?? trimHeap)();
     } catch (e) {
       this.o.log?.("warn", `memory: malloc_trim failed: ${(e as Error).message}`);
     }

@@ -33,6 +33,7 @@ import { EffectRunner, type JournalSink, type LedOutput } from "./effect-runner.
 import type { Microphone } from "./js-call-audio.ts";
 import type { Log } from "./log.ts";
 import type { CallDevices } from "./media-thread-handover.ts";
+import { MemorySettle, type MemorySettleOptions } from "./memory-settle.ts";
 import { monotonicMs } from "./monotonic.ts";
 import { listenToAgent } from "./sip-events.ts";
 
@@ -61,12 +62,15 @@ export interface PhoneParts {
   journal?: JournalSink;
   restored?: { missed?: readonly MissedEmergency[]; dnd?: boolean };
   log?: Log;
+  /** Memory handed back when idle and quiet after a burst (memory-settle.ts); defaults otherwise. */
+  memorySettle?: MemorySettleOptions;
 }
 
 export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state: [PhoneState] }> {
   private s: PhoneState;
   private readonly audio: CallAudio;
   private readonly effects: EffectRunner;
+  private settle: MemorySettle | undefined;
 
   constructor(private readonly p: PhoneParts) {
     super();
@@ -112,9 +116,14 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
     this.s = s;
     this.effects.run(fx);
     this.p.agent.start();
+    this.settle = new MemorySettle(
+      { phone: this, agent: this.p.agent },
+      { ...(this.p.log && { log: this.p.log }), ...this.p.memorySettle },
+    );
   }
 
   async stop(): Promise<void> {
+    this.settle?.stop();
     this.effects.stop();
     this.audio.stop();
     await this.p.agent.stop();
