@@ -7,7 +7,9 @@ import { LabExchangeError, startLabExchange } from "./kamailio/lab-exchange.ts";
 
 const USAGE = `usage: deskphone-exchange <command> [args]
 
-  create-db DB                          create or update the database from schema.sql
+  create-db DB                          create or update the database's tables
+                                        DB: a SQLite path, or --db sqlite:PATH,
+                                        or --db postgres://USER:PASSWORD@HOST:PORT/NAME
   list DB                               print the emergency numbers and their users (JSON)
   bind DB NUMBER USER                   ring USER for calls to NUMBER (creates NUMBER)
   unbind DB NUMBER USER
@@ -75,47 +77,54 @@ export async function main(argv: string[]): Promise<number> {
       return cmd ? 0 : 2;
     }
     if (cmd === "start") return await start(args);
-    const [db, a, b] = args;
-    if (!db) throw new EmergencyTableError(`${cmd}: the database path is missing`);
+    // The database: --db sqlite:PATH or --db postgres://…, or (as before) a
+    // SQLite path as the first argument.
+    const db = option(args, "--db") ?? args.shift();
+    const [a, b] = args;
+    if (!db) throw new EmergencyTableError(`${cmd}: the database is missing (DB or --db)`);
     const table = new EmergencyTable(db);
-    switch (cmd) {
-      case "create-db":
-        table.create();
-        return 0;
-      case "list":
-        console.log(JSON.stringify(table.list(), null, 2));
-        return 0;
-      case "bind":
-      case "unbind":
-        if (!a || !b) throw new EmergencyTableError(`${cmd}: NUMBER and USER are required`);
-        cmd === "bind" ? table.bind(a, b) : table.unbind(a, b);
-        return 0;
-      case "number": {
-        const alertInfo = option(args, "--alert-info");
-        const enabled = option(args, "--enabled");
-        const description = option(args, "--description");
-        if (!args[1]) throw new EmergencyTableError("number: NUMBER is required");
-        if (enabled !== undefined && !["yes", "no"].includes(enabled)) {
-          throw new EmergencyTableError("--enabled takes yes or no");
+    try {
+      switch (cmd) {
+        case "create-db":
+          table.create();
+          return 0;
+        case "list":
+          console.log(JSON.stringify(table.list(), null, 2));
+          return 0;
+        case "bind":
+        case "unbind":
+          if (!a || !b) throw new EmergencyTableError(`${cmd}: NUMBER and USER are required`);
+          cmd === "bind" ? table.bind(a, b) : table.unbind(a, b);
+          return 0;
+        case "number": {
+          const alertInfo = option(args, "--alert-info");
+          const enabled = option(args, "--enabled");
+          const description = option(args, "--description");
+          if (!args[0]) throw new EmergencyTableError("number: NUMBER is required");
+          if (enabled !== undefined && !["yes", "no"].includes(enabled)) {
+            throw new EmergencyTableError("--enabled takes yes or no");
+          }
+          table.setNumber(args[0], {
+            ...(alertInfo !== undefined && { alertInfo }),
+            ...(enabled !== undefined && { enabled: enabled === "yes" }),
+            ...(description !== undefined && { description }),
+          });
+          return 0;
         }
-        table.setNumber(args[1], {
-          ...(alertInfo !== undefined && { alertInfo }),
-          ...(enabled !== undefined && { enabled: enabled === "yes" }),
-          ...(description !== undefined && { description }),
-        });
-        return 0;
+        case "remove-number":
+          if (!a) throw new EmergencyTableError("remove-number: NUMBER is required");
+          table.removeNumber(a);
+          return 0;
+        case "subscriber":
+          if (!a || !b) throw new EmergencyTableError("subscriber: USER and PASSWORD are required");
+          table.setSubscriber(a, b);
+          return 0;
+        default:
+          process.stderr.write(`deskphone-exchange: unknown command "${cmd}"\n${USAGE}`);
+          return 2;
       }
-      case "remove-number":
-        if (!a) throw new EmergencyTableError("remove-number: NUMBER is required");
-        table.removeNumber(a);
-        return 0;
-      case "subscriber":
-        if (!a || !b) throw new EmergencyTableError("subscriber: USER and PASSWORD are required");
-        table.setSubscriber(a, b);
-        return 0;
-      default:
-        process.stderr.write(`deskphone-exchange: unknown command "${cmd}"\n${USAGE}`);
-        return 2;
+    } finally {
+      table.close();
     }
   } catch (e) {
     if (e instanceof EmergencyTableError || e instanceof LabExchangeError) {

@@ -1,31 +1,32 @@
 /**
- * The exchange's emergency routing table (server/kamailio/schema.sql), kept
- * in SQLite and edited through the `sqlite3` command so that Kamailio, which
- * reads it on every INVITE, sees each change at once.
+ * The exchange's emergency routing table: the numbers, the users each one
+ * rings, the SIP accounts. Every value is checked here, on write, with the rule
+ * the Kamailio configuration applies again on use; the table itself lives in a
+ * SQLite file (the embedded default, server/kamailio/schema.sql) or in
+ * PostgreSQL (server/db/postgres-schema.sql), chosen by the database given:
+ *
+ *   /var/lib/deskphone/exchange.db         SQLite (a path)
+ *   sqlite:/var/lib/deskphone/exchange.db  SQLite
+ *   postgres://USER:PASSWORD@HOST:PORT/DB  PostgreSQL
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PostgresStore } from "./db/postgres-store.ts";
+import { SQLITE_SCHEMA_FILE, SqliteStore } from "./db/sqlite-store.ts";
+import {
+  type EmergencyNumber,
+  EmergencyTableError,
+  type NumberChange,
+  type TableStore,
+} from "./db/table-store.ts";
 
-export const SCHEMA_FILE = join(dirname(fileURLToPath(import.meta.url)), "kamailio", "schema.sql");
+export { type EmergencyNumber, EmergencyTableError };
+export const SCHEMA_FILE = SQLITE_SCHEMA_FILE;
 
 /** What the exchange adds to an emergency INVITE unless a number says otherwise. */
 export const DEFAULT_EMERGENCY_ALERT_INFO =
   "<http://deskphone.invalid/alert/emergency>;info=alert-emergency";
 
-export interface EmergencyNumber {
-  number: string;
-  alertInfo: string;
-  enabled: boolean;
-  description: string;
-  users: string[];
-}
-
 const NUMBER = /^[0-9*#+]{1,32}$/;
 const USER = /^[A-Za-z0-9._~-]{1,64}$/;
-
-export class EmergencyTableError extends Error {}
 
 function checkNumber(number: string): void {
   if (!NUMBER.test(number)) {
@@ -54,75 +55,74 @@ export function checkAlertInfo(value: string): void {
     );
   }
 }
-const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+/** Opens the store a database string names (see the top of this file). */
+export function openStore(database: string): TableStore {
+  if (/^postgres(ql)?:\/\//.test(database)) return new PostgresStore(database);
+  if (database.startsWith("sqlite:")) {
+    const path = database.slice("sqlite:".length);
+    if (!path) throw new EmergencyTableError("sqlite: the database path is missing");
+    return new SqliteStore(path);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(database)) {
+    throw new EmergencyTableError(
+      `database "${database.split("//")[0]}//…": use sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB`,
+    );
+  }
+  return new SqliteStore(database);
+}
 
 export class EmergencyTable {
-  constructor(readonly path: string) {}
+  private readonly store: TableStore;
+
+  /** `database`: a SQLite path, sqlite:PATH or a postgres:// URL. */
+  constructor(database: string) {
+    this.store = openStore(database);
+  }
+
+  get kind(): "sqlite" | "postgres" {
+    return this.store.kind;
+  }
+  /** The SQLite file's path, or the PostgreSQL URL, as given. */
+  get path(): string {
+    return this.store.where;
+  }
+  /** The database as Kamailio's db modules take it (the cfg's DBURL). */
+  get kamailioUrl(): string {
+    return this.store.kamailioUrl;
+  }
 
   /** Creates the database, or adds what the schema has and it lacks. */
   create(): void {
-    this.sql(readFileSync(SCHEMA_FILE, "utf8"));
+    this.store.create();
   }
 
   /** Adds or changes a number; fields left out keep their value (or the default). */
-  setNumber(
-    number: string,
-    opts: { alertInfo?: string; enabled?: boolean; description?: string } = {},
-  ): void {
+  setNumber(number: string, opts: NumberChange = {}): void {
     checkNumber(number);
     if (opts.alertInfo !== undefined) checkAlertInfo(opts.alertInfo);
-    const sets: string[] = [];
-    if (opts.alertInfo !== undefined) sets.push(`alert_info = ${q(opts.alertInfo)}`);
-    if (opts.enabled !== undefined) sets.push(`enabled = ${opts.enabled ? 1 : 0}`);
-    if (opts.description !== undefined) sets.push(`description = ${q(opts.description)}`);
-    this.sql(
-      `INSERT OR IGNORE INTO emergency_number (number) VALUES (${q(number)});` +
-        (sets.length
-          ? `UPDATE emergency_number SET ${sets.join(", ")} WHERE number = ${q(number)};`
-          : ""),
-    );
+    this.store.setNumber(number, opts);
   }
 
   removeNumber(number: string): void {
     checkNumber(number);
-    this.sql(
-      `DELETE FROM emergency_binding WHERE number = ${q(number)};` +
-        `DELETE FROM emergency_number WHERE number = ${q(number)};`,
-    );
+    this.store.removeNumber(number);
   }
 
   /** Binds a user to a number, creating the number with defaults if it is new. */
   bind(number: string, user: string): void {
     checkNumber(number);
     checkUser(user);
-    this.sql(
-      `INSERT OR IGNORE INTO emergency_number (number) VALUES (${q(number)});` +
-        `INSERT OR IGNORE INTO emergency_binding (number, username) VALUES (${q(number)}, ${q(user)});`,
-    );
+    this.store.bind(number, user);
   }
 
   unbind(number: string, user: string): void {
     checkNumber(number);
     checkUser(user);
-    this.sql(
-      `DELETE FROM emergency_binding WHERE number = ${q(number)} AND username = ${q(user)};`,
-    );
+    this.store.unbind(number, user);
   }
 
   list(): EmergencyNumber[] {
-    const rows = this.json(
-      "SELECT n.number, n.alert_info, n.enabled, n.description, " +
-        "COALESCE((SELECT json_group_array(username) FROM " +
-        "(SELECT username FROM emergency_binding b WHERE b.number = n.number ORDER BY username)), '[]') AS users " +
-        "FROM emergency_number n ORDER BY n.number;",
-    );
-    return rows.map((r) => ({
-      number: String(r.number),
-      alertInfo: String(r.alert_info),
-      enabled: r.enabled === 1,
-      description: String(r.description),
-      users: JSON.parse(String(r.users)) as string[],
-    }));
+    return this.store.list();
   }
 
   /** Adds or changes a SIP account for digest auth (Kamailio auth_db, plain password). */
@@ -131,32 +131,11 @@ export class EmergencyTable {
     if (!/^[\x20-\x7e]{1,128}$/.test(password)) {
       throw new EmergencyTableError("password: 1-128 printable ASCII characters");
     }
-    this.sql(
-      `INSERT INTO subscriber (username, domain, password) VALUES (${q(user)}, '', ${q(password)}) ` +
-        `ON CONFLICT (username, domain) DO UPDATE SET password = excluded.password;`,
-    );
+    this.store.setSubscriber(user, password);
   }
 
-  private sql(text: string): void {
-    run(["-bail", this.path], text);
-  }
-
-  private json(text: string): Record<string, unknown>[] {
-    const out = run(["-json", "-readonly", this.path], text).trim();
-    return out ? (JSON.parse(out) as Record<string, unknown>[]) : [];
-  }
-}
-
-function run(args: string[], input: string): string {
-  try {
-    return execFileSync("sqlite3", args, { input, encoding: "utf8", stdio: "pipe" });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === "ENOENT") {
-      throw new EmergencyTableError("sqlite3 is not installed (apt-get install sqlite3)");
-    }
-    throw new EmergencyTableError(
-      `sqlite3 ${args.at(-1)}: ${String(err.stderr ?? err.message).trim()}`,
-    );
+  /** Lets go of the database connection (PostgreSQL); the table is unusable after. */
+  close(): void {
+    this.store.close();
   }
 }
