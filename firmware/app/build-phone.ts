@@ -9,7 +9,7 @@ import { AlsaPlayback } from "../../audio/alsa-playback.ts";
 import { CallMediaThread, nativeCallMedia } from "../../audio/call-media-thread.ts";
 import type { FrameSource } from "../../audio/frame-source.ts";
 import type { HookSwitch, Keypad, Leds } from "../../hal/contracts.ts";
-import { PhoneAgent } from "../../sip/phone-agent.ts";
+import { PhoneAgent, type PhoneAgentOptions } from "../../sip/phone-agent.ts";
 import type { JournalRecord } from "../controller/effects.ts";
 import type { PhoneConfig } from "./config.ts";
 import { Journal, missedEmergencies } from "./journal.ts";
@@ -42,6 +42,8 @@ export function buildPhone(
     microphone?: FrameSource;
     /** A handset part could not be read (handset-config.ts): the status LED shows it. */
     degraded?: boolean;
+    /** Sees every SIP message on the wire with its monotonic time (bench/invite-to-180.ts). */
+    wireTap?: PhoneAgentOptions["wireTap"];
   } = { log: () => {} },
 ): BuiltPhone {
   // Records are written ahead and fsync'd off the event loop (docs/configuration.md).
@@ -85,6 +87,7 @@ export function buildPhone(
       ...(c.audio.mediaAddress && { address: c.audio.mediaAddress }),
     },
     log: o.log,
+    ...(o.wireTap && { wireTap: o.wireTap }),
   });
   const env = o.env ?? process.env;
   // The ringer is opened in-process and kept open, so "ring now" starts within a
