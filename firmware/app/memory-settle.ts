@@ -7,7 +7,10 @@
  * Once the phone has been idle — on hook, no call, nothing ringing, nothing
  * dialled — and has seen no SIP activity for `quietMs`, and its RSS has grown
  * by `growthBytes` since the last settle, one full collection runs and then
- * glibc's malloc_trim(0) gives the freed pages back to the kernel.
+ * glibc's malloc_trim(0) gives the freed pages back to the kernel. One more
+ * follows `lingerMs` later (still idle and quiet): sip.js keeps each ended
+ * transaction for 64·T1 = 32 s (RFC 3261 §17.1.1.2 Timer B/H, §17.1.2.2
+ * Timer F/K), so what a burst left is garbage only then.
  *
  * The rule that matters: a settle never runs while a call is up or a call
  * rings. Every state the controller reports that is not `idle` cancels the
@@ -36,8 +39,10 @@ export interface SettleWatch {
 }
 
 export interface MemorySettleOptions {
-  /** Quiet this long (ms) before a settle (default 10 s). */
+  /** Quiet this long (ms) before a settle (default 5 s). */
   quietMs?: number;
+  /** The second settle after a burst, this long after the first (default 34 s: past 64·T1). */
+  lingerMs?: number;
   /** Settle only when RSS grew at least this much since the last settle (default 4 MiB). */
   growthBytes?: number;
   /** A full collection (default: V8's gc, exposed for this process). */
@@ -72,6 +77,11 @@ export class MemorySettle {
   private timer: NodeJS.Timeout | undefined;
   private baseline: number;
   private readonly quietMs: number;
+  private readonly lingerMs: number;
+  /** A burst was settled once; the second settle (after lingerMs) is still owed. */
+  private owed = false;
+  /** Settles since the last activity: at most two (quiet, then linger), then none. */
+  private passes = 0;
   private readonly growth: number;
   private readonly collect: () => void;
   private readonly rss: () => number;
@@ -83,7 +93,8 @@ export class MemorySettle {
     private readonly w: SettleWatch,
     private readonly o: MemorySettleOptions = {},
   ) {
-    this.quietMs = o.quietMs ?? 10_000;
+    this.quietMs = o.quietMs ?? 5000;
+    this.lingerMs = o.lingerMs ?? 34_000;
     this.growth = o.growthBytes ?? 4 * MiB;
     this.collect = o.collect ?? fullCollection();
     this.rss = o.rss ?? (() => process.memoryUsage.rss());
@@ -106,8 +117,13 @@ export class MemorySettle {
       this.timer = undefined;
       return;
     }
-    if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.quiet(), this.quietMs);
+    this.passes = 0;
+    this.arm(this.quietMs);
+  }
+
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.quiet(), ms);
   }
 
   private quiet(): void {
@@ -115,7 +131,7 @@ export class MemorySettle {
     // Checked again here: a call that came up in this very turn is never paused.
     if (this.w.phone.state.phase.kind !== "idle") return;
     const before = this.rss();
-    if (before - this.baseline < this.growth) return;
+    if (this.passes === 0 && before - this.baseline < this.growth && !this.owed) return;
     const t0 = performance.now();
     this.collect();
     try {
@@ -127,6 +143,9 @@ export class MemorySettle {
     const after = this.rss();
     this.baseline = after;
     this.settles.push({ beforeBytes: before, afterBytes: after, pauseMs });
+    this.passes += 1;
+    this.owed = this.passes === 1;
+    if (this.owed) this.arm(this.lingerMs);
     this.o.log?.(
       "info",
       `memory: settled after a burst: RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MB (${pauseMs.toFixed(0)} ms)`,

@@ -74,18 +74,18 @@ class StatePhone extends EventEmitter<{ state: [PhoneState] }> {
 }
 
 describe("the settle's quiet time and growth", () => {
-  it("waits for quietMs after the last activity; SIP refusals count as activity", () => {
+  it("waits for quietMs after the last activity (SIP refusals count), settles once more lingerMs later, then rests", () => {
     vi.useFakeTimers();
     try {
       const phone = new StatePhone();
       const agent = new EventEmitter<{ refused: unknown[] }>();
       let rss = 100;
       const collect = vi.fn(() => {
-        rss = 60;
+        rss -= 30;
       });
       const s = new MemorySettle(
         { phone, agent },
-        { quietMs: 1000, growthBytes: 10, collect, rss: () => rss },
+        { quietMs: 1000, lingerMs: 5000, growthBytes: 10, collect, rss: () => rss },
       );
       rss = 150;
       phone.set("idle");
@@ -95,12 +95,19 @@ describe("the settle's quiet time and growth", () => {
       expect(collect).not.toHaveBeenCalled();
       vi.advanceTimersByTime(200);
       expect(collect).toHaveBeenCalledTimes(1);
-      expect(s.settles[0]).toMatchObject({ beforeBytes: 150, afterBytes: 60 });
-      // Grown less than growthBytes since the settle: nothing to do.
-      rss = 65;
-      phone.set("idle");
-      vi.advanceTimersByTime(2000);
+      expect(s.settles[0]).toMatchObject({ beforeBytes: 150, afterBytes: 120 });
+      // The second one, without growth: what sip.js held for 64·T1 is garbage by then.
+      vi.advanceTimersByTime(4800); // the first ran at 1900 ms
       expect(collect).toHaveBeenCalledTimes(1);
+      vi.advanceTimersByTime(200);
+      expect(collect).toHaveBeenCalledTimes(2);
+      // Then nothing while idle, and nothing after activity that grew less than growthBytes.
+      vi.advanceTimersByTime(60_000);
+      rss += 5;
+      phone.set("idle");
+      vi.advanceTimersByTime(60_000);
+      expect(collect).toHaveBeenCalledTimes(2);
+      expect(vi.getTimerCount()).toBe(0);
       s.stop();
     } finally {
       vi.useRealTimers();
