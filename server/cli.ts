@@ -3,6 +3,7 @@
  * and runs a lab Kamailio in the foreground.
  */
 import { EmergencyTable, EmergencyTableError } from "./emergency-table.ts";
+import { focusMain } from "./focus/cli.ts";
 import { LabExchangeError, startLabExchange } from "./kamailio/lab-exchange.ts";
 
 const USAGE = `usage: deskphone-exchange <command> [args]
@@ -21,6 +22,7 @@ const USAGE = `usage: deskphone-exchange <command> [args]
   start [--auth] [--host ADDR] [--tls-cert PEM --tls-key PEM] [--bind NUMBER=USER[,USER...]]...
                                         run a lab Kamailio on loopback until Ctrl-C
                                         (--host ::1 for IPv6; --tls-* add a wss:// listener)
+  focus --server URL [...]              run the conference focus (focus --help for its options)
 `;
 
 function option(args: string[], name: string): string | undefined {
@@ -72,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const args = [...rest];
   try {
+    if (cmd === "focus") return await focusMain(rest);
     if (!cmd || cmd === "--help" || cmd === "-h" || args.includes("--help")) {
       process.stdout.write(USAGE);
       return cmd ? 0 : 2;
