@@ -8,11 +8,12 @@ import { createSocket } from "node:dgram";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer, isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EmergencyTable } from "../emergency-table.ts";
 
-export const KAMAILIO_CFG = join(dirname(fileURLToPath(import.meta.url)), "deskphone-exchange.cfg");
+// A literal path beside this module: the build rewrites it for build/ (scripts/build.mjs).
+export const KAMAILIO_CFG = fileURLToPath(new URL("./deskphone-exchange.cfg", import.meta.url));
 
 export interface LabExchangeOptions {
   /** Require digest auth against the `subscriber` table. */
@@ -37,6 +38,19 @@ export interface LabExchangeOptions {
   keepDir?: boolean;
   /** Another Kamailio configuration to run (default KAMAILIO_CFG), e.g. an old one to compare. */
   cfg?: string;
+  /**
+   * The database: a postgres://… URL (Kamailio's db_postgres; its tables are
+   * created if missing, and it may be shared with other instances). Default: a
+   * new SQLite file in the instance's directory.
+   */
+  db?: string;
+  /** The UDP port to listen on (default: a free one); a cluster's nodes know each other's. */
+  udpPort?: number;
+  /**
+   * One node of a cluster (WITH_DMQ): registrations are replicated with the
+   * other nodes over their UDP listeners; `peer` is another node's sip:HOST:PORT.
+   */
+  dmq?: { peer: string };
 }
 
 export interface LabExchange {
@@ -167,10 +181,15 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<LabExchange> {
   const host = opts.host ?? "127.0.0.1";
   const dir = mkdtempSync(join(tmpdir(), "deskphone-exchange-"));
-  const dbPath = join(dir, "exchange.db");
-  const table = new EmergencyTable(dbPath);
-  table.create();
-  const udpPort = await freePort("udp", host);
+  const table = new EmergencyTable(opts.db ?? join(dir, "exchange.db"));
+  try {
+    table.create();
+  } catch (e) {
+    table.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const udpPort = opts.udpPort ?? (await freePort("udp", host));
   let wsPort = await freePort("tcp", host);
   while (wsPort === udpPort) wsPort = await freePort("tcp", host);
   let wssPort: number | undefined;
@@ -212,14 +231,26 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
         ]
       : []),
     "-A",
-    `DBURL="sqlite:///${dbPath}"`,
+    `DBURL="${table.kamailioUrl}"`,
     "-A",
-    `SQLCON="emdb=>sqlite:///${dbPath}"`,
+    `SQLCON="emdb=>${table.kamailioUrl}"`,
+    ...(table.kind === "postgres" ? ["-A", "WITH_POSTGRES"] : []),
+    ...(opts.dmq
+      ? [
+          "-A",
+          "WITH_DMQ",
+          "-A",
+          `DMQ_SELF="sip:${h}:${udpPort}"`,
+          "-A",
+          `DMQ_PEER="${opts.dmq.peer}"`,
+        ]
+      : []),
     // Phones that name the exchange "localhost" (the test certificate's name)
     // register in that domain: it is the exchange's own, as its address is.
     "-A",
     'SIP_ALIAS="localhost"',
-    ...(opts.auth ? ["-A", "WITH_AUTH"] : []),
+    // The configuration challenges by default; the lab only when asked.
+    ...(opts.auth ? ["-A", "WITH_AUTH"] : ["-A", "WITHOUT_AUTH"]),
     ...(opts.minExpires ? ["-A", `MIN_EXPIRES=${Math.max(1, Math.floor(opts.minExpires))}`] : []),
     ...(opts.floodLimit
       ? [
@@ -290,6 +321,7 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
     // Children of the group may outlive the main process by a moment.
     killGroup(child, "SIGKILL");
     running.delete(child);
+    table.close();
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
   };
 
