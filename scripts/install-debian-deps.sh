@@ -24,6 +24,10 @@ PACKAGES=(
 BARE_PACKAGES=(
   jackd2                      # a real-time paced virtual sound card: paced-device test, benchmarks
   libasound2-plugins          # the ALSA jack plugin, to play into it
+  mmdebstrap                  # npm run rig: builds the guest's root file system
+  qemu-system-x86             # npm run rig: boots the guest (software emulation)
+  qemu-utils                  # npm run rig: qemu-img, the guest's copy-on-write disk
+  seabios                     # npm run rig: the guest's BIOS
 )
 
 missing=()
