@@ -5,8 +5,11 @@
  * kernel debounce and edge events carrying kernel timestamps and sequence
  * numbers.
  *
- * The seam is `GpioIo`: open/close/ioctl/read on file descriptors. The real
- * one uses native/gpio-ioctl for ioctl(2); tests use a fake kernel behind it.
+ * The seam is `GpioIo`: open/close/ioctl/read/watch on file descriptors.
+ * The real one uses native/gpio-ioctl for ioctl(2) and for waiting on a line
+ * request's fd (epoll, through a libuv poll handle on the event loop: an
+ * idle phone wakes for nothing); tests use a fake kernel behind it whose line
+ * requests are real pollable file descriptors.
  */
 import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -42,11 +45,23 @@ export interface GpioIo {
   setNonBlocking(fd: number): void;
   /** Non-blocking read: bytes read, 0 when nothing is waiting. */
   read(fd: number, buf: Buffer): number;
+  /**
+   * Calls `ready` on the event loop each time `fd` is readable (an event is
+   * waiting, or the device failed: the read says which), for as long as
+   * something is left unread; an error when polling itself failed. Close the
+   * watch before the fd.
+   */
+  watch(fd: number, ready: (error?: Error) => void): FdWatch;
+}
+
+export interface FdWatch {
+  close(): void;
 }
 
 interface NativeIoctl {
   ioctl(fd: number, request: number, buf: Buffer): number;
   setNonBlocking(fd: number): void;
+  watch(fd: number, ready: (error: string | null) => void): FdWatch;
 }
 
 let native: NativeIoctl | undefined;
@@ -84,6 +99,12 @@ export const linuxGpioIo: GpioIo = {
       throw e;
     }
   },
+  watch: (fd, ready) =>
+    loadNative().watch(fd, (error) =>
+      ready(
+        error === null ? undefined : Object.assign(new Error(`poll: ${error}`), { code: error }),
+      ),
+    ),
 };
 
 export class GpioError extends Error {}
@@ -166,6 +187,7 @@ export interface EdgeEvent {
 export class LineRequestHandle {
   private timer: unknown;
   private clearTimer: () => void = () => {};
+  private fdWatch: FdWatch | undefined;
   private lastSeqno = 0;
   private released = false;
   readonly fd: number;
@@ -247,21 +269,24 @@ export class LineRequestHandle {
   }
 
   /**
-   * Delivers edge events, polled every `everyMs`. The kernel timestamps them
-   * when they happen, so durations stay exact however late they are read;
-   * a jump in sequence numbers (the kernel's buffer overflowed) is reported.
+   * Delivers edge events when the kernel has them: the request's fd is
+   * watched (no timer), and read until empty each time it is readable. The
+   * kernel timestamps events when they happen, so durations stay exact
+   * however late they are read; a jump in sequence numbers (the kernel's
+   * buffer overflowed) is reported. A read that fails (the chip went away:
+   * ENODEV, EIO) is reported once; the fd, which stays "readable" with an
+   * error, is no longer watched but read again on the clock with backoff
+   * (0.5 s doubling to 30 s) until it reads, which is reported too.
    */
   watch(
     onEdge: (e: EdgeEvent) => void,
     clock: Pick<Clock, "setTimeout" | "clearTimeout">,
-    everyMs = 5,
     onError: (e: Error) => void = () => {},
   ): void {
     const buf = Buffer.alloc(SIZES.lineEvent * 16);
     let backoff = 0;
     let failing = false;
-    const poll = () => {
-      if (this.released) return;
+    const drain = () => {
       for (;;) {
         const n = this.io.read(this.fd, buf);
         if (n <= 0) break;
@@ -276,32 +301,49 @@ export class LineRequestHandle {
             atMs: Number(ev.timestampNs) / 1e6,
             seqno: ev.seqno,
           });
+          if (this.released) return;
         }
       }
     };
-    const loop = () => {
+    const fail = (e: Error) => {
+      this.fdWatch?.close();
+      this.fdWatch = undefined;
+      if (!failing) onError(e);
+      failing = true;
+      backoff = Math.min(Math.max(backoff * 2, 500), 30_000);
+      this.timer = clock.setTimeout(retry, backoff);
+    };
+    const ready = (pollError?: Error) => {
+      if (this.released) return;
+      if (pollError) return fail(pollError);
+      try {
+        drain();
+      } catch (e) {
+        fail(e as Error);
+      }
+    };
+    const retry = () => {
       if (this.released) return;
       try {
-        poll();
-        if (failing) onError(new Error(`lines on "${this.chip.info.label}" read again`));
-        failing = false;
-        backoff = 0;
+        drain();
       } catch (e) {
-        // The chip went away (unbound, EIO): reported once, retried with backoff.
-        if (!failing) onError(e as Error);
-        failing = true;
-        backoff = Math.min(Math.max(backoff * 2, 500), 30_000);
+        return fail(e as Error);
       }
-      if (!this.released) this.timer = clock.setTimeout(loop, failing ? backoff : everyMs);
+      failing = false;
+      backoff = 0;
+      onError(new Error(`lines on "${this.chip.info.label}" read again`));
+      if (!this.released) this.fdWatch = this.io.watch(this.fd, ready);
     };
     this.clearTimer = () => clock.clearTimeout(this.timer);
-    loop();
+    this.fdWatch = this.io.watch(this.fd, ready);
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
     this.clearTimer();
+    this.fdWatch?.close();
+    this.fdWatch = undefined;
     this.io.close(this.fd);
   }
 }

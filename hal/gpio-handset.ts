@@ -120,7 +120,6 @@ export class GpioHandset {
         }
       },
       clock,
-      5,
       (e) =>
         log(
           "error",

@@ -147,8 +147,11 @@ function gpioRig(): Rig & { kernel: FakeGpioKernel; clock: ManualClock; handset:
   const kernel = new FakeGpioKernel(() => clock.now());
   kernel.addChip("pinctrl-bcm2711", PI_LINES);
   const handset = new GpioHandset(kernel, WIRING, clock);
-  // The backend polls the line request every 5 ms on the injected clock.
-  const settle = () => clock.advance(1200);
+  // Edge events reach the backend when the event loop sees the request's fd readable.
+  const settle = async () => {
+    await kernel.settled();
+    clock.advance(1200);
+  };
   return {
     kernel,
     clock,
@@ -194,6 +197,7 @@ contract("i2c chips (fake bus): TCA8418 keypad, PCA9532 LEDs", () => {
     map: { status: 0, line: 1, message: 2, emergency: 3 },
   });
   const settle = async () => {
+    await g.kernel.settled();
     for (let t = 0; t < 1200; t += 10) {
       g.clock.advance(10);
       for (let i = 0; i < 20; i++) await Promise.resolve();

@@ -1,4 +1,9 @@
-/** The GPIO character-device backend against the fake kernel, and the real ioctl path. */
+/**
+ * The GPIO character-device backend against the fake kernel, and the real
+ * ioctl path. The fake's line requests are real pollable fds: edge events
+ * reach the backend when the event loop sees the fd readable (epoll), so a
+ * test waits for that (`kernel.settled()`) before it moves the clock.
+ */
 import { closeSync, openSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { linuxGpioIo } from "../../hal/gpio-chardev.ts";
@@ -61,27 +66,49 @@ describe("GPIO character device backend", () => {
     );
   });
 
-  it("times the hook flash from the kernel's timestamps", () => {
+  it("times the hook flash from the kernel's timestamps", async () => {
     const { clock, kernel, handset } = rig();
     const seen: string[] = [];
     for (const e of ["offHook", "onHook", "flash"] as const) handset.hook.on(e, () => seen.push(e));
     kernel.closeSwitch(CHIP, "GPIO17", true, 0);
+    await kernel.settled();
     clock.advance(100);
     kernel.closeSwitch(CHIP, "GPIO17", false, 1000);
     kernel.closeSwitch(CHIP, "GPIO17", true, 1080); // 80 ms: a glitch, even though read later
     kernel.closeSwitch(CHIP, "GPIO17", false, 2000);
     kernel.closeSwitch(CHIP, "GPIO17", true, 2400); // 400 ms: a flash
+    await kernel.settled();
     clock.advance(3000);
     expect(seen).toEqual(["offHook", "flash"]);
+    await handset.close();
   });
 
-  it("logs lost edge events (sequence numbers jump)", () => {
+  it("wakes only when the kernel has an event: no read while nothing happens", async () => {
+    const { clock, kernel, handset } = rig();
+    const seen: string[] = [];
+    handset.hook.on("offHook", () => seen.push("offHook"));
+    await kernel.settled();
+    const reads = kernel.reads;
+    clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 50)); // real event-loop turns too
+    expect(kernel.reads).toBe(reads);
+    kernel.closeSwitch(CHIP, "GPIO17", true);
+    await kernel.settled();
+    expect(kernel.reads).toBeGreaterThan(reads);
+    clock.advance(100);
+    expect(seen).toEqual(["offHook"]);
+    await handset.close();
+  });
+
+  it("logs lost edge events (sequence numbers jump)", async () => {
     const { clock, kernel, logs } = rig();
     kernel.closeSwitch(CHIP, "GPIO5", true);
+    await kernel.settled();
     clock.advance(20);
     kernel.closeSwitch(CHIP, "GPIO5", false);
     kernel.closeSwitch(CHIP, "GPIO5", true);
     kernel.dropEvents(CHIP, "GPIO5", 1);
+    await kernel.settled();
     clock.advance(20);
     expect(logs.join()).toMatch(/1 edge event\(s\) lost/);
   });
@@ -125,7 +152,7 @@ import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
 import { PHONE_KEYMAP } from "../../hal/tca8418.ts";
 
 describe("GPIO key matrix scanned by the CPU", () => {
-  it("rests with rows low, wakes on a column edge, scans until release", () => {
+  it("rests with rows low, wakes on a column edge, scans until release", async () => {
     const clock = new ManualClock();
     const kernel = new FakeGpioKernel(() => clock.now());
     kernel.addChip(CHIP, LINES);
@@ -142,12 +169,15 @@ describe("GPIO key matrix scanned by the CPU", () => {
     kp.on("keyUp", (k) => seen.push(`-${k}`));
     expect(rows.map((r) => kernel.level(CHIP, r))).toEqual([false, false, false, false]);
     kernel.matrixKey(CHIP, "GPIO6", "GPIO9", true); // row 2, col 1: "8"
+    await kernel.settled();
     clock.advance(60);
     expect(seen).toEqual(["+8"]);
     kernel.matrixKey(CHIP, "GPIO7", "GPIO10", true); // "#" while 8 is held
+    await kernel.settled();
     clock.advance(60);
     kernel.matrixKey(CHIP, "GPIO6", "GPIO9", false);
     kernel.matrixKey(CHIP, "GPIO7", "GPIO10", false);
+    await kernel.settled();
     clock.advance(60);
     expect(seen).toEqual(["+8", "+#", "-8", "-#"]);
     // Back at rest: rows low, no more scanning.
@@ -155,22 +185,40 @@ describe("GPIO key matrix scanned by the CPU", () => {
     clock.advance(200);
     expect(kernel.history(CHIP, "GPIO4").length).toBe(writes);
     expect(rows.map((r) => kernel.level(CHIP, r))).toEqual([false, false, false, false]);
-    void kp.close();
+    await kp.close();
   });
 });
 
 describe("GPIO faults", () => {
-  it("a chip that goes away is logged once, retried with backoff, and picked up again", () => {
+  it("a chip that goes away is logged once, retried with backoff, and picked up again", async () => {
     const { clock, kernel, handset, logs } = rig();
     const seen: string[] = [];
     handset.hook.on("offHook", () => seen.push("offHook"));
-    kernel.unplugged = true;
+    handset.hook.on("onHook", () => seen.push("onHook"));
+    await kernel.settled();
+    kernel.unplugged = true; // its line request polls readable with an error from now on
+    const t0 = Date.now();
+    while (!logs.some((l) => l.includes("ENODEV"))) {
+      if (Date.now() - t0 > 2000) throw new Error("the unplugged chip was never noticed");
+      await new Promise((r) => setImmediate(r));
+    }
+    // The fd stays "readable" while the chip is gone: the backend stops watching it
+    // rather than read it in a loop, and retries on the clock (0.5, 1, 2, 4 s, …).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(kernel.failedReads).toBe(1);
     clock.advance(10_000);
+    expect(kernel.failedReads).toBe(5);
     expect(logs.filter((l) => l.includes("ENODEV"))).toHaveLength(1);
     kernel.unplugged = false;
     kernel.closeSwitch(CHIP, "GPIO17", true);
     clock.advance(40_000);
     expect(logs.some((l) => l.includes("read again"))).toBe(true);
     expect(seen).toEqual(["offHook"]);
+    // Watched again: the next edge comes by readiness, without the clock.
+    kernel.closeSwitch(CHIP, "GPIO17", false);
+    await kernel.settled();
+    clock.advance(2000);
+    expect(seen).toEqual(["offHook", "onHook"]);
+    await handset.close();
   });
 });

@@ -4,8 +4,19 @@
  * requests with their flags, bias, active-low, output values and debounce,
  * "busy" lines, and edge events with timestamps and sequence numbers, as
  * include/uapi/linux/gpio.h and drivers/gpio/gpiolib-cdev.c behave.
+ *
+ * Readiness is real: each line request's fd is a real FIFO (opened read and
+ * write, non-blocking), holding one byte while events are queued (or while
+ * the chip is unplugged, as the kernel's linereq_poll says EPOLLERR), so
+ * `watch` is the real one (native/gpio-ioctl's epoll through libuv) on a real
+ * fd, and the backend wakes exactly when the kernel would. Chip fds are
+ * numbers of the fake's own (from 1,000,000: never a real fd's).
  */
-import type { GpioIo } from "../../hal/gpio-chardev.ts";
+import { spawnSync } from "node:child_process";
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type FdWatch, type GpioIo, linuxGpioIo } from "../../hal/gpio-chardev.ts";
 import {
   ATTR,
   decodeLineInfo,
@@ -41,10 +52,14 @@ interface Chip {
   lines: Line[];
 }
 interface Request {
+  fd: number;
   chip: Chip;
   offsets: number[];
   events: Buffer[];
   nonBlocking: boolean;
+  /** The FIFO holds its byte: the fd polls readable. */
+  readable: boolean;
+  watch?: FdWatch;
 }
 
 const err = (code: string) => Object.assign(new Error(code), { code });
@@ -52,12 +67,49 @@ const err = (code: string) => Object.assign(new Error(code), { code });
 export class FakeGpioKernel implements GpioIo {
   private readonly chipList: Chip[] = [];
   private readonly fds = new Map<number, { chip: Chip } | { request: Request }>();
-  private nextFd = 100;
+  private nextFd = 1_000_000;
   private seqno = 0;
   /** Every ioctl made, for assertions on what the backend asked. */
   readonly calls: { request: number; fd: number }[] = [];
+  /** Reads of line requests, and how many of them found the chip unplugged. */
+  reads = 0;
+  failedReads = 0;
 
   constructor(private readonly nowMs: () => number) {}
+
+  /** A real FIFO, opened for reading and writing without blocking: a pollable fd of our own. */
+  private pollableFd(): number {
+    const dir = mkdtempSync(join(tmpdir(), "deskphone-fake-gpio-"));
+    try {
+      const path = join(dir, "line-request");
+      const r = spawnSync("mkfifo", ["-m", "600", path]);
+      if (r.status !== 0) throw new Error(`fake: mkfifo ${path} failed: ${r.stderr}`);
+      return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** The fd polls readable (a byte in the FIFO) while `want`. */
+  private setReadable(req: Request, want: boolean): void {
+    if (want === req.readable) return;
+    if (want) writeSync(req.fd, Buffer.of(1));
+    else readSync(req.fd, Buffer.alloc(1), 0, 1, null);
+    req.readable = want;
+  }
+
+  /** Resolves once every watched line request has been read empty (bounded: 2 s). */
+  async settled(): Promise<void> {
+    const busy = () =>
+      [...this.fds.values()].some(
+        (v) => "request" in v && v.request.watch && v.request.events.length > 0,
+      );
+    const t0 = Date.now();
+    do {
+      await new Promise((r) => setImmediate(r));
+      if (Date.now() - t0 > 2000) throw new Error("fake: events queued but never read");
+    } while (busy());
+  }
 
   addChip(label: string, lineNames: string[]): void {
     const n = this.chipList.length;
@@ -133,6 +185,7 @@ export class FakeGpioKernel implements GpioIo {
     const wanted = logical ? line.flags & FLAG.EDGE_RISING : line.flags & FLAG.EDGE_FALLING;
     if (!wanted) return;
     this.seqno++;
+    this.setReadable(req, true);
     req.events.push(
       encodeLineEvent({
         timestampNs: BigInt(Math.round(atMs * 1e6)),
@@ -165,6 +218,7 @@ export class FakeGpioKernel implements GpioIo {
     const [chip, offset] = this.line(label, name);
     const req = this.requestHolding(chip, offset);
     req?.events.splice(0, n);
+    if (req && !req.events.length && !this.gone) this.setReadable(req, false);
   }
 
   private requestHolding(chip: Chip, offset: number): Request | undefined {
@@ -191,6 +245,8 @@ export class FakeGpioKernel implements GpioIo {
     if (!v) throw err("EBADF");
     this.fds.delete(fd);
     if ("request" in v) {
+      if (v.request.watch) throw new Error("fake: a line request closed while still watched");
+      closeSync(fd);
       for (const o of v.request.offsets) {
         const l = v.request.chip.lines[o] as Line;
         l.flags = 0n;
@@ -205,11 +261,26 @@ export class FakeGpioKernel implements GpioIo {
     v.request.nonBlocking = true;
   }
 
-  /** A chip that went away (driver unbound): reads fail with ENODEV until it is back. */
-  unplugged = false;
+  private gone = false;
+  /**
+   * A chip that went away (driver unbound): reads fail with ENODEV until it
+   * is back, and its line requests poll readable meanwhile (EPOLLERR).
+   */
+  get unplugged(): boolean {
+    return this.gone;
+  }
+  set unplugged(gone: boolean) {
+    this.gone = gone;
+    for (const v of this.fds.values())
+      if ("request" in v) this.setReadable(v.request, gone || v.request.events.length > 0);
+  }
 
   read(fd: number, buf: Buffer): number {
-    if (this.unplugged) throw err("ENODEV");
+    this.reads++;
+    if (this.gone) {
+      this.failedReads++;
+      throw err("ENODEV");
+    }
     const v = this.fds.get(fd);
     if (!v || !("request" in v)) throw err("EBADF");
     if (!v.request.nonBlocking) throw new Error("fake: a blocking read would hold a thread");
@@ -218,7 +289,25 @@ export class FakeGpioKernel implements GpioIo {
       (v.request.events.shift() as Buffer).copy(buf, n);
       n += SIZES.lineEvent;
     }
+    if (!v.request.events.length) this.setReadable(v.request, false);
     return n;
+  }
+
+  /** The real watch (epoll through libuv) on the request's real fd. */
+  watch(fd: number, ready: (error?: Error) => void): FdWatch {
+    const v = this.fds.get(fd);
+    if (!v || !("request" in v)) throw err("EBADF");
+    const req = v.request;
+    if (req.watch) throw new Error("fake: a line request watched twice");
+    const inner = linuxGpioIo.watch(fd, ready);
+    const watch = {
+      close: () => {
+        inner.close();
+        if (req.watch === watch) req.watch = undefined;
+      },
+    };
+    req.watch = watch;
+    return watch;
   }
 
   ioctl(fd: number, request: number, buf: Buffer): void {
@@ -296,8 +385,15 @@ export class FakeGpioKernel implements GpioIo {
       ).length;
       if (biases > 1) throw err("EINVAL");
     });
-    const fd = this.nextFd++;
-    const request: Request = { chip, offsets: r.offsets, events: [], nonBlocking: false };
+    const fd = this.pollableFd();
+    const request: Request = {
+      fd,
+      chip,
+      offsets: r.offsets,
+      events: [],
+      nonBlocking: false,
+      readable: false,
+    };
     this.fds.set(fd, { request });
     r.offsets.forEach((o, i) => {
       const l = chip.lines[o] as Line;
