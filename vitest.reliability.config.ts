@@ -17,6 +17,8 @@ process.env.RELIABILITY_LEDGER = ledger;
 export default defineConfig({
   test: {
     include: ["test/reliability/**/*.reliability.ts"],
+    // bin/*.mjs run build/: compiled from the sources before the tests (docs/build.md).
+    globalSetup: ["./test/support/build-setup.ts"],
     pool: "forks",
     maxWorkers: 1,
     fileParallelism: false,

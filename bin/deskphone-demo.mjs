@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { runTs } from "./run-ts.mjs";
+import { loadBuilt } from "./load-built.mjs";
 
-const { demoCommand } = await runTs("demo/main.ts");
+const { demoCommand } = await loadBuilt("deskphone-demo");
 process.exitCode = await demoCommand(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),

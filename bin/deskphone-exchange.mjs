@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runTs } from "./run-ts.mjs";
+import { loadBuilt } from "./load-built.mjs";
 
-const { main } = await runTs("server/cli.ts");
+const { main } = await loadBuilt("deskphone-exchange");
 process.exitCode = await main(process.argv.slice(2));

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds dist/deskphone_VERSION_ARCH.deb with dpkg-deb: the firmware under
-# /usr/lib/deskphone (with its production npm packages), /usr/bin/deskphone,
-# the systemd unit, and an example /etc/deskphone/config.yaml.
+# Builds dist/deskphone_VERSION_ARCH.deb with dpkg-deb: the firmware compiled
+# to JavaScript under /usr/lib/deskphone/build (docs/build.md) with the native
+# parts and its production npm packages, /usr/bin/deskphone, the systemd unit,
+# and an example /etc/deskphone/config.yaml. No TypeScript source goes in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(node -p 'require("./package.json").version')
-# The package carries npm packages with native parts (esbuild, for tsx): build it
+# The package carries npm packages with native parts (epoll, i2c-bus): build it
 # for the phone's architecture. DEB_ARCH=arm64 (Pi 3/4/5, 64-bit) or armhf, amd64.
 arch=${DEB_ARCH:-$(dpkg --print-architecture)}
 case "$arch" in
@@ -16,12 +17,26 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 lib="$root/usr/lib/deskphone"
 mkdir -p "$lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/deskphone" "$root/usr/share/doc/deskphone" "$root/DEBIAN"
-cp -r package.json package-lock.json bin audio firmware hal sip "$lib/"
-mkdir -p "$lib/server" && cp -r server/emergency-table.ts server/kamailio "$lib/server/"
+cp package.json package-lock.json "$lib/"
+mkdir -p "$lib/bin" && cp bin/deskphone.mjs bin/load-built.mjs "$lib/bin/"
+# The deskphone command only, compiled from the sources as they are now; the
+# npm packages it loads at run time (the rest is inside the bundle).
+runtime_packages=$(node scripts/build.mjs --only deskphone --outdir "$lib/build" --runtime-packages)
 mkdir -p "$lib/scripts" "$lib/native"
 cp scripts/build-native.mjs "$lib/scripts/"
 for d in native/*/; do mkdir -p "$lib/$d" && cp "$d"binding.gyp "$d"*.c "$lib/$d" && { cp "$d"*.h "$lib/$d" 2>/dev/null || true; }; done
 (cd "$lib" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --os=linux --cpu="$cpu" >/dev/null)
+# Keep only those packages (and what they need), at the locked versions; no type declarations.
+(cd "$lib" && RUNTIME="$runtime_packages" node -e '
+  const fs = require("fs");
+  const p = JSON.parse(fs.readFileSync("package.json", "utf8"));
+  const keep = process.env.RUNTIME.split(" ").filter(Boolean);
+  p.dependencies = Object.fromEntries(keep.map((k) => [k, p.dependencies[k]]));
+  delete p.devDependencies;
+  p.scripts = { install: "node scripts/build-native.mjs" };
+  fs.writeFileSync("package.json", JSON.stringify(p, null, 2) + "\n");' &&
+  npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null &&
+  find node_modules -name '*.ts' -delete && rm -f package-lock.json node_modules/.package-lock.json)
 # The native parts (GPIO ioctl, in-process ALSA) are built for this machine's
 # architecture: build the package on the phone's kind of machine to have them.
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then

@@ -1,9 +1,10 @@
-/** The `deskphone` command: one entry, a subcommand each. */
+/**
+ * The `deskphone` command: one entry, a subcommand each. Each command's code
+ * is imported when that command runs, so `--version` loads nothing and `run`
+ * loads what the phone needs (docs/build.md, start-up).
+ */
 import { readFileSync } from "node:fs";
-import { CLASSIFY_USAGE, type CliIO, classifyAlertCommand } from "./classify-alert.ts";
-import { benchCommand, checkConfigCommand, ringTestCommand, runCommand } from "./commands.ts";
-import { logCommand } from "./log-command.ts";
-import { sipProbeCommand } from "./sip-probe.ts";
+import type { CliIO } from "./classify-alert.ts";
 
 const USAGE = `usage: deskphone <command> [options]
 
@@ -30,19 +31,19 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "classify-alert":
-      return classifyAlertCommand(rest, io);
+      return (await import("./classify-alert.ts")).classifyAlertCommand(rest, io);
     case "sip-probe":
-      return sipProbeCommand(rest, io);
+      return (await import("./sip-probe.ts")).sipProbeCommand(rest, io);
     case "run":
-      return runCommand(rest, io);
+      return (await import("./commands.ts")).runCommand(rest, io);
     case "bench":
-      return benchCommand(rest, io);
+      return (await import("./commands.ts")).benchCommand(rest, io);
     case "check-config":
-      return checkConfigCommand(rest, io);
+      return (await import("./commands.ts")).checkConfigCommand(rest, io);
     case "ring-test":
-      return ringTestCommand(rest, io);
+      return (await import("./commands.ts")).ringTestCommand(rest, io);
     case "log":
-      return logCommand(rest, io);
+      return (await import("./log-command.ts")).logCommand(rest, io);
     case "--version":
     case "-v":
       io.out(`deskphone ${version()}\n`);
@@ -59,5 +60,3 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 2;
   }
 }
-
-export { CLASSIFY_USAGE };

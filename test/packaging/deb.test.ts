@@ -1,4 +1,4 @@
-/** `npm run deb` builds a package whose firmware runs from its own files. */
+/** `npm run deb` builds a package whose firmware runs, compiled, from its own files. */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,11 +16,16 @@ describe("the .deb", () => {
       "./usr/bin/deskphone",
       "./lib/systemd/system/deskphone.service",
       "./etc/deskphone/config.yaml",
-      "./usr/lib/deskphone/firmware/app/cli.ts",
+      "./usr/lib/deskphone/build/deskphone.mjs",
     ]) {
       expect(contents).toContain(f);
     }
-    expect(contents).not.toContain("node_modules/vitest");
+    // Compiled JavaScript only: no TypeScript source, no loader or compiler.
+    const files = contents.split("\n").map((l) => l.split(/\s+/).pop() ?? "");
+    expect(files.filter((f) => /\.[cm]?ts$/.test(f))).toEqual([]);
+    for (const dev of ["vitest", "tsx", "esbuild", "typescript"]) {
+      expect(contents).not.toContain(`node_modules/${dev}/`);
+    }
     // Built for this machine's architecture: the native parts are in.
     expect(contents).toContain(
       "./usr/lib/deskphone/native/gpio-ioctl/build/Release/gpio_ioctl.node",
