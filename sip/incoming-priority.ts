@@ -14,7 +14,9 @@
  *   at most `ordinaryPerSecond` a second (a token bucket holding
  *   `ordinaryBurst`), `perTurn` per event-loop turn, so a flood costs the phone
  *   a bounded share of its time and timers, the handset and the bench API get
- *   their turns in between. A desk phone takes calls at a human rate: an
+ *   their turns in between. One that finds nobody waiting and a token to spare
+ *   goes to sip.js at once (it counts against its turn's share): a call at a
+ *   human rate never waits a turn, and its 180 leaves sooner. A desk phone takes calls at a human rate: an
  *   ordinary INVITE that finds `maxQueued` waiting is refused on the spot with
  *   503 Service Unavailable and a Retry-After (RFC 3261 §21.5.4, §20.33),
  *   written straight on the wire (§8.2.6: Via, From, To with a tag of ours,
@@ -173,6 +175,8 @@ export class IncomingPriority {
   private readonly burst: number;
   private tokens: number;
   private tokensAt = performance.now();
+  /** Ordinary INVITEs handed on at once in this turn (they count against `perTurn`). */
+  private handedNow = 0;
 
   constructor(
     private readonly sink: IncomingPrioritySink,
@@ -220,6 +224,17 @@ export class IncomingPriority {
   }
 
   private enqueue(h: Head, message: string): void {
+    if (!this.queue.length && this.handedNow < this.perTurn && this.draining?.kind !== "timer") {
+      this.refill();
+      if (this.tokens >= 1) {
+        // Nobody waits and the bounds allow it: no 100 from here, sip.js sends its
+        // own at once (§17.2.1). The turn's end resets the share.
+        this.tokens -= 1;
+        this.handedNow += 1;
+        this.draining ??= { kind: "turn", handle: setImmediate(() => this.drain()) };
+        return this.sink.deliver(message);
+      }
+    }
     const branch = topBranch(h);
     if (this.queue.length >= this.maxQueued) {
       this.sink.reply(
@@ -289,12 +304,15 @@ export class IncomingPriority {
     if (d?.kind === "turn") clearImmediate(d.handle);
     if (d?.kind === "timer") clearTimeout(d.handle);
     this.draining = undefined;
+    this.handedNow = 0;
   }
 
   private drain(): void {
     this.draining = undefined;
     this.refill();
-    for (let n = 0; n < this.perTurn && this.queue.length && this.tokens >= 1; n++) {
+    const share = this.perTurn - this.handedNow;
+    this.handedNow = 0;
+    for (let n = 0; n < share && this.queue.length && this.tokens >= 1; n++) {
       const w = this.queue.shift() as Waiting;
       this.tokens -= 1;
       try {

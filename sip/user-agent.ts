@@ -14,6 +14,7 @@ import {
 } from "sip.js";
 import type { AgentLog } from "./calls.ts";
 import type { IncomingPriorityOptions } from "./incoming-priority.ts";
+import { rememberParsedHeaders } from "./parsed-headers.ts";
 import { WsTransport, type WsTransportOptions } from "./ws-transport.ts";
 
 export interface UserAgentSettings {
@@ -50,6 +51,8 @@ export function makeUserAgent(
   hooks: UserAgentHooks,
   log: AgentLog,
 ): UserAgent {
+  // Header values the exchange sends again and again are parsed once (parsed-headers.ts).
+  rememberParsedHeaders();
   const options: UserAgentOptions = {
     uri,
     transportConstructor: WsTransport,

@@ -1,0 +1,127 @@
+/**
+ * What sip.js's grammar made of a header value, remembered. sip.js parses
+ * every header it reads with its generated grammar (`Grammar.parse(value,
+ * rule)`): 10–200 µs a header on this class of machine even with its tables
+ * built once (scripts/patch-sipjs.mjs), most of an INVITE's time before the
+ * phone can ring. An exchange sends the same values again and again: its
+ * Record-Route, the To of this phone, a caller's Contact, the start line, and
+ * its own Via and the caller's From but for a fresh branch and tag.
+ *
+ * So `Grammar.parse` is wrapped: a value parsed before (by rule) is handed out
+ * as a fresh deep copy of what the grammar returned — the same classes (URI,
+ * NameAddrHeader), the same fields, never shared, so whatever sip.js does to
+ * it touches nothing kept. A value refused before is refused again (-1). The
+ * branch of a Via (RFC 3261 §8.1.1.7) and the tag of a From or To (§19.3)
+ * are tokens (§25.1) that change with every request: the value is remembered
+ * with the token set aside, and the copy gets the request's own. Only a
+ * value whose one `branch`/`tag` is a plain token ends the value (or, for the
+ * branch, a parameter) is taken apart that way; anything else — two of them,
+ * a Via list, an unusual character — is remembered whole or parsed as it is.
+ * Bounded: the `KEPT` most recently used values of at most `LONGEST` characters.
+ *
+ * test/sip/parsed-headers.test.ts checks it against the grammar itself, on real
+ * and malformed headers and random mutations of them.
+ */
+import { Grammar } from "sip.js";
+
+const KEPT = 256;
+const LONGEST = 256;
+
+/** A §25.1 token, narrowed to its plainest characters (what a tag or branch is in practice). */
+const PLAIN_TOKEN = "[A-Za-z0-9.!*_+~-]+";
+const TAG_AT_END = new RegExp(`;tag=(${PLAIN_TOKEN})$`);
+const BRANCH = new RegExp(`;branch=(${PLAIN_TOKEN})(?=;|$)`);
+/** What the token is replaced by in the value remembered. */
+const SET_ASIDE = "0";
+
+type Parse = (input: string, startRule: string) => unknown;
+
+/** The varying token of a value and where it goes in the result, if it has one. */
+interface Varying {
+  key: string;
+  token: string;
+  put(result: unknown, token: string): void;
+}
+
+function occurrences(text: string, word: string): number {
+  return text.toLowerCase().split(word).length - 1;
+}
+
+function varyingToken(input: string, rule: string): Varying | undefined {
+  if (rule === "From" || rule === "To") {
+    const m = TAG_AT_END.exec(input);
+    if (!m || occurrences(input, "tag") !== 1) return undefined;
+    return {
+      key: `${input.slice(0, m.index)};tag=${SET_ASIDE}`,
+      token: m[1] as string,
+      // The grammar's From/To action: NameAddrHeader#setParam("tag", tag), a string.
+      put: (r, t) => {
+        (r as { parameters: Record<string, string> }).parameters.tag = t;
+      },
+    };
+  }
+  if (rule === "Via") {
+    const m = BRANCH.exec(input);
+    if (!m || occurrences(input, "branch") !== 1 || input.includes(",")) return undefined;
+    const end = m.index + m[0].length;
+    return {
+      key: `${input.slice(0, m.index)};branch=${SET_ASIDE}${input.slice(end)}`,
+      token: m[1] as string,
+      // The grammar's Via action: data.branch = the token as written.
+      put: (r, t) => {
+        (r as { branch: string }).branch = t;
+      },
+    };
+  }
+  return undefined;
+}
+
+/** A deep copy keeping each object's class (its prototype); the grammar's results are plain data. */
+function copy<T>(v: T): T {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(copy) as T;
+  const o = Object.create(Object.getPrototypeOf(v)) as Record<string, unknown>;
+  for (const k of Object.keys(v)) o[k] = copy((v as Record<string, unknown>)[k]);
+  return o as T;
+}
+
+export class ParsedHeaders {
+  private readonly kept = new Map<string, unknown>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly grammar: Parse) {}
+
+  parse(input: string, rule: string): unknown {
+    if (typeof input !== "string" || input.length > LONGEST) return this.grammar(input, rule);
+    const varying = varyingToken(input, rule);
+    const key = `${rule}\n${varying ? varying.key : input}`;
+    let result = this.kept.get(key);
+    if (result === undefined) {
+      this.misses += 1;
+      result = this.grammar(varying ? varying.key : input, rule);
+      if (result === undefined) return result;
+    } else {
+      this.hits += 1;
+      this.kept.delete(key);
+    }
+    this.kept.set(key, result);
+    if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);
+    if (result === -1) return -1;
+    const out = copy(result);
+    if (varying) varying.put(out, varying.token);
+    return out;
+  }
+}
+
+let installed: ParsedHeaders | undefined;
+
+/** Wraps sip.js's `Grammar.parse` (once per process); returns the wrapper for its counts. */
+export function rememberParsedHeaders(): ParsedHeaders {
+  if (installed) return installed;
+  const grammar = Grammar.parse.bind(Grammar) as Parse;
+  const remembered = new ParsedHeaders(grammar);
+  (Grammar as { parse: Parse }).parse = (input, rule) => remembered.parse(input, rule);
+  installed = remembered;
+  return remembered;
+}

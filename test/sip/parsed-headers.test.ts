@@ -1,0 +1,172 @@
+/**
+ * Header values remembered (sip/parsed-headers.ts) against sip.js's grammar
+ * itself (its untouched copy, grammar.pristine.js): for every value — real
+ * headers, malformed ones, random mutations, the same header again with a new
+ * tag or branch — the same result (the same classes and fields) or the same
+ * refusal (-1), whether parsed for the first time or remembered; and a result
+ * handed out is a copy nobody else holds.
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import fc from "fast-check";
+import { Grammar } from "sip.js";
+import { describe, expect, it } from "vitest";
+import { ParsedHeaders, rememberParsedHeaders } from "../../sip/parsed-headers.ts";
+
+const sipjs = dirname(createRequire(import.meta.url).resolve("sip.js/package.json"));
+const dist = join(sipjs, "lib", "grammar", "pegjs", "dist");
+type Peg = (input: string, options: { startRule: string; data?: unknown }) => unknown;
+const pristine = (
+  (await import(pathToFileURL(join(dist, "grammar.pristine.js")).href)) as { parse: Peg }
+).parse;
+
+/** sip.js's Grammar.parse, on the untouched grammar: the data, or -1. */
+function grammar(input: string, rule: string): unknown {
+  const options: { startRule: string; data?: unknown } = { startRule: rule };
+  try {
+    pristine(input, options);
+  } catch {
+    options.data = -1;
+  }
+  return options.data;
+}
+
+/** Classes kept: a URI and a NameAddrHeader must come back as such. */
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shape);
+  if (v && typeof v === "object") {
+    const o: Record<string, unknown> = { "(class)": v.constructor?.name };
+    for (const k of Object.keys(v)) o[k] = shape((v as Record<string, unknown>)[k]);
+    return o;
+  }
+  return v;
+}
+
+const HEADERS: [string, string][] = [
+  ["Request_Response", "INVITE sip:2001@127.0.0.1;transport=ws SIP/2.0"],
+  ["Request_Response", "SIP/2.0 180 Ringing"],
+  ["Via", "SIP/2.0/WS 127.0.0.1:5060;branch=z9hG4bKabc;rport"],
+  ["Via", "SIP/2.0/WS 127.0.0.1:5060;branch=z9hG4bKabc"],
+  ["Via", "SIP/2.0/UDP 10.0.0.1:5062;received=10.0.0.2;rport=5062;branch=z9hG4bK77"],
+  ["Via", "SIP/2.0/WSS h.invalid;branch=z9hG4bK1;branch=z9hG4bK2"],
+  ["Via", "SIP/2.0/WSS h.invalid;Branch=z9hG4bK1"],
+  ["Via", "SIP/2.0/WS a.invalid;branch=z9hG4bK1, SIP/2.0/UDP b.invalid;branch=z9hG4bK2"],
+  ["Via", "SIP/2.0/TCP [2001:db8::9]:5061;branch=z9hG4bK1;ttl=16;maddr=224.2.0.1"],
+  ["From", '"Caller 3001" <sip:3001@127.0.0.1>;tag=4fa9'],
+  ["From", "<sip:3001@127.0.0.1>;tag=abc"],
+  ["From", "sip:3001@example.com;tag=x"],
+  ["From", "<sip:tag@example.com>;tag=x"],
+  ["From", "<sip:3001@example.com;tag=inside>"],
+  ["From", "<sip:3001@example.com>;TAG=x"],
+  ["From", "<sip:3001@example.com>;tag=x;foo=bar"],
+  ["From", "<sip:3001@example.com> ;tag=x"],
+  ["To", "<sip:2001@127.0.0.1>"],
+  ["To", "<sip:2001@127.0.0.1>;tag=dp12"],
+  ["Call_ID", "a84b4c76e66710@pc33.atlanta.com"],
+  ["CSeq", "1 INVITE"],
+  ["Max_Forwards", "70"],
+  ["Content_Length", "142"],
+  ["Content_Type", "application/sdp"],
+  ["Contact", "<sip:3001@127.0.0.1:5062>"],
+  ["Contact", '"W" <sip:w@x.com>;q=0.7;expires=3600, <sip:w@y.com>;q=0.1'],
+  ["Record_Route", "<sip:127.0.0.1:5060;transport=ws;r2=on;lr>, <sip:127.0.0.1;r2=on;lr>"],
+  // Refused by the grammar: refused again when remembered.
+  ["Request_Response", "INVITE sip:2001@127.0.0.1 SIP/3.0"],
+  ["Via", "SIP/2.0/WS"],
+  ["Via", "SIP/2.0/WS 127.0.0.1:99999999999;branch=z9hG4bK1"],
+  ["From", "<sip:3001@127.0.0.1;tag=x"],
+  ["From", '"unterminated <sip:a@b>;tag=x'],
+  ["To", "<>;tag=x"],
+  ["CSeq", "x INVITE"],
+  ["Content_Length", "-1"],
+  ["Contact", "*"],
+];
+
+/** A fresh wrapper over the untouched grammar each time, so every test starts empty. */
+const remembered = () => new ParsedHeaders(grammar);
+
+describe("header values remembered", () => {
+  it("gives the grammar's own result or refusal, the first time and when remembered", () => {
+    const r = remembered();
+    for (let round = 0; round < 3; round++) {
+      for (const [rule, input] of HEADERS) {
+        expect(shape(r.parse(input, rule)), `${rule}: ${input} (round ${round})`).toEqual(
+          shape(grammar(input, rule)),
+        );
+      }
+    }
+    expect(r.hits).toBeGreaterThan(0);
+  });
+
+  it("gives each request its own tag and branch", () => {
+    const r = remembered();
+    for (const t of ["a1", "b.2", "C-3", "x!y*z_+~", "%41", "q'r", "s`t"]) {
+      const from = `"Caller" <sip:3001@127.0.0.1>;tag=${t}`;
+      const via = `SIP/2.0/WS 127.0.0.1:5060;branch=z9hG4bK${t};rport`;
+      expect(shape(r.parse(from, "From"))).toEqual(shape(grammar(from, "From")));
+      expect(shape(r.parse(via, "Via"))).toEqual(shape(grammar(via, "Via")));
+    }
+    // The four plain tags (and branches) shared one parse; %41, q'r and s`t were parsed whole.
+    expect(r.misses).toBe(2 * (1 + 3));
+    expect(r.hits).toBe(2 * 3);
+  });
+
+  it("hands out copies: changing one changes nothing remembered", () => {
+    const r = remembered();
+    const input = "<sip:2001@127.0.0.1>;tag=one";
+    const first = r.parse(input, "To") as { parameters: Record<string, string> };
+    first.parameters.tag = "changed";
+    first.parameters.extra = "x";
+    expect(shape(r.parse(input, "To"))).toEqual(shape(grammar(input, "To")));
+  });
+
+  it("matches the grammar on random mutations, each parsed twice", () => {
+    const r = remembered();
+    const PIECES = [
+      "",
+      " ",
+      ";",
+      ":",
+      "<",
+      ">",
+      '"',
+      "@",
+      "=",
+      "\\",
+      "%",
+      ",",
+      "x",
+      "9",
+      "tag=",
+      "branch=",
+    ];
+    const mutated = fc.tuple(
+      fc.constantFrom(...HEADERS),
+      fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.constantFrom(...PIECES)), { maxLength: 3 }),
+    );
+    fc.assert(
+      fc.property(mutated, ([[rule, input], cuts]) => {
+        let s = input;
+        for (const [at, del, put] of cuts) {
+          const i = at % (s.length + 1);
+          s = s.slice(0, i) + put + s.slice(i + del);
+        }
+        const want = shape(grammar(s, rule));
+        expect(shape(r.parse(s, rule))).toEqual(want);
+        expect(shape(r.parse(s, rule))).toEqual(want);
+      }),
+      { numRuns: 3000, seed: 14 },
+    );
+  });
+
+  it("is what sip.js's Grammar.parse does once the phone's user agent is made", () => {
+    const r = rememberParsedHeaders();
+    expect(rememberParsedHeaders()).toBe(r);
+    const before = r.hits;
+    const input = "<sip:2001@127.0.0.1>;tag=abc";
+    expect(shape(Grammar.parse(input, "To"))).toEqual(shape(grammar(input, "To")));
+    expect(shape(Grammar.parse(input, "To"))).toEqual(shape(grammar(input, "To")));
+    expect(r.hits).toBe(before + 1);
+  });
+});
