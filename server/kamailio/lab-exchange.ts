@@ -48,9 +48,10 @@ export interface LabExchangeOptions {
   udpPort?: number;
   /**
    * One node of a cluster (WITH_DMQ): registrations are replicated with the
-   * other nodes over their UDP listeners; `peer` is another node's sip:HOST:PORT.
+   * other nodes over their UDP listeners; `peer` is another node's sip:HOST:PORT,
+   * `nodes` every node's HOST:PORT, comma-separated (DMQ_NODES).
    */
-  dmq?: { peer: string };
+  dmq?: { peer: string; nodes: string };
 }
 
 export interface LabExchange {
@@ -243,6 +244,8 @@ export async function startLabExchange(opts: LabExchangeOptions = {}): Promise<L
           `DMQ_SELF="sip:${h}:${udpPort}"`,
           "-A",
           `DMQ_PEER="${opts.dmq.peer}"`,
+          "-A",
+          `DMQ_NODES="${opts.dmq.nodes}"`,
         ]
       : []),
     // Phones that name the exchange "localhost" (the test certificate's name)
