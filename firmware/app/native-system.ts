@@ -4,6 +4,7 @@
  * not built (no compiler at install), `nativeSystem()` is undefined and
  * `nativeSystemMissing()` says why, so each caller can fall back and log it.
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 
 export interface NativeSystem {
@@ -18,10 +19,15 @@ let missing: string | undefined;
 
 export function nativeSystem(): NativeSystem | undefined {
   if (loaded || missing) return loaded;
+  const require = createRequire(import.meta.url);
+  // From the sources (firmware/app/) or from a bundle one level down (build/).
+  const paths = [
+    "../../native/system/build/Release/system.node",
+    "../native/system/build/Release/system.node",
+  ];
+  const path = paths.find((p) => existsSync(new URL(p, import.meta.url)));
   try {
-    loaded = createRequire(import.meta.url)(
-      "../../native/system/build/Release/system.node",
-    ) as NativeSystem;
+    loaded = require(path ?? (paths[0] as string)) as NativeSystem;
   } catch (e) {
     missing = `native/system is not built (${(e as Error).message.split("\n")[0]}); run "npm rebuild" or "node scripts/build-native.mjs" with build-essential installed`;
   }
