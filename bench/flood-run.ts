@@ -23,6 +23,9 @@ export interface FloodOptions {
   afterS: number;
   /** NODE_OPTIONS for the phone process. */
   phoneNodeOptions?: string;
+  /** Node's own flags for the phone process, and more of its environment (bench/memory.ts). */
+  nodeArgs?: readonly string[];
+  env?: Record<string, string>;
 }
 
 export interface FloodResult {
@@ -43,6 +46,8 @@ export interface FloodResult {
   peakMb: number;
   /** RSS nearest to s seconds after the flood's end. */
   rssAfter(s: number): number;
+  /** The phone's "memory: settled …" log lines (firmware/app/memory-settle.ts). */
+  settles: string[];
   /** Final answers of the ordinary calls, by code ("none" for none). */
   finals: Map<string, number>;
   /** Ordinary calls with exactly one / more than one 180. */
@@ -75,7 +80,8 @@ export async function runFlood(o: FloodOptions): Promise<FloodResult> {
       audio: { ringer: { device: "ringer", rate: 8000 }, earpiece: "earpiece", microphone: "mic" },
       journal: { path: join(dir, "journal.jsonl") },
     },
-    { ...lab.env, ...(o.phoneNodeOptions && { NODE_OPTIONS: o.phoneNodeOptions }) },
+    { ...lab.env, ...o.env, ...(o.phoneNodeOptions && { NODE_OPTIONS: o.phoneNodeOptions }) },
+    o.nodeArgs,
   ).catch(async (e) => {
     await ex.stop();
     lab.cleanup();
@@ -179,6 +185,10 @@ export async function runFlood(o: FloodOptions): Promise<FloodResult> {
         const at = floodEnd + sec * 1000;
         return rss.reduce((a, b) => (Math.abs(b.at - at) < Math.abs(a.at - at) ? b : a)).mb;
       },
+      settles: phone
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("memory: settled")),
       finals,
       ordinary180: {
         one: ringing180.filter((n) => n === 1).length,

@@ -64,6 +64,7 @@ async function run(sources: number): Promise<void> {
   console.log(
     `  phone RSS: idle ${r.idleMb.toFixed(0)} MB, peak ${r.peakMb.toFixed(0)} MB; after the flood: ${marks.map((x) => `${x} s ${r.rssAfter(x).toFixed(0)} MB`).join(", ")}`,
   );
+  for (const l of r.settles) console.log(`  phone: ${l.trim()}`);
   const label: Record<string, string> = {
     "486": "486 busy (phone)",
     "487": "487 cancelled",

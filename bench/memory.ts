@@ -1,0 +1,306 @@
+/**
+ * Benchmark: the phone's memory (issue 14: RSS ≤ 60 MB idle, ≤ 70 MB in a call,
+ * flat over 1,000 calls; issue 12: back to idle within a minute of a flood).
+ * The real firmware (`deskphone bench` as a process of its own: controller,
+ * SIP agent, journal on disk, the native media thread on exclusive ALSA
+ * devices) registered over wss:// with digest auth on a lab Kamailio; the
+ * caller is one of our SIP agents in this process; the handset is lifted and
+ * replaced through the bench API.
+ *
+ * Figures, from /proc/PID/status: RSS, and its anonymous part (what the
+ * process itself allocated: V8's heap, malloc, stacks — the rest is the node
+ * binary's and libraries' pages, shared and reclaimable). Sampled idle
+ * (registered, 5 s after), in a call (3 s into the first), every 100 calls,
+ * right after the last and 45 s later (the settle, firmware/app/memory-settle.ts,
+ * runs 5 s after the last call and again 34 s after that). Also the phone's CPU per call cycle and the
+ * caller's dial → ringing seen (the bench API's event stream): what a flag
+ * costs. With `--flood`, the flood of bench/flood-run.ts and RSS 60 s after.
+ * Prints; asserts nothing.
+ *
+ *   npx tsx bench/memory.ts                 (MEMORY_CALLS=1000; --flood adds the flood)
+ *   npx tsx bench/memory.ts --node-args="--max-semi-space-size=1" --env=MALLOC_ARENA_MAX=2
+ *   npx tsx bench/memory.ts --candidates [--only=1,7]  (each V8/glibc candidate, MEMORY_CALLS calls each)
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startLabExchange } from "../server/kamailio/lab-exchange.ts";
+import { PhoneAgent } from "../sip/phone-agent.ts";
+import { alsaLab } from "../test/support/alsa-lab.ts";
+import { startBench } from "../test/support/bench-process.ts";
+import { createTestCa } from "../test/support/test-ca.ts";
+import { runFlood } from "./flood-run.ts";
+
+export interface MemorySample {
+  rssMb: number;
+  /** The anonymous part of RSS: what the process allocated itself. */
+  anonMb: number;
+}
+
+export interface MemoryFigures {
+  idle: MemorySample;
+  inCall: MemorySample;
+  calls: number;
+  /** RSS after every 100th call. */
+  curve: { call: number; rssMb: number }[];
+  afterCalls: MemorySample;
+  /** 45 s after the last call (past the settle's two passes). */
+  settled: MemorySample;
+  /** The phone's CPU time per call cycle (ms). */
+  cpuMsPerCall: number;
+  /** Dial → the phone ringing, as the caller sees it through the bench API's events (ms). */
+  ringMedianMs: number;
+  ringP90Ms: number;
+}
+
+export interface MemoryRunOptions {
+  calls: number;
+  /** Node's flags for the phone process. */
+  nodeArgs?: readonly string[];
+  env?: Record<string, string>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RSS and its anonymous part of a process (/proc/PID/status), MB. */
+export function memoryOf(pid: number): MemorySample {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? Number.NaN);
+  return { rssMb: kb("VmRSS") / 1024, anonMb: kb("RssAnon") / 1024 };
+}
+
+/** User + system CPU time of a process (/proc/PID/stat, clock ticks of 10 ms), ms. */
+function cpuMsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** The bench API's server-sent events: the phone's phase, awaited without polling. */
+async function phaseStream(url: string) {
+  const ac = new AbortController();
+  const res = await fetch(`${url}api/events`, { signal: ac.signal });
+  let phase = "";
+  const waiters: { kind: string; resolve: () => void }[] = [];
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buf += dec.decode(value, { stream: true });
+      for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+        const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+        buf = buf.slice(i + 2);
+        if (!data) continue;
+        phase = (JSON.parse(data) as { phase: string }).phase;
+        for (const w of waiters.filter((x) => x.kind === phase)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    }
+  })();
+  return {
+    until(kind: string, what: string, ms = 10_000): Promise<void> {
+      if (phase === kind) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`phone not ${what} in ${ms} ms`)), ms);
+        waiters.push({
+          kind,
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        });
+      });
+    },
+    close: () => ac.abort(),
+  };
+}
+
+export async function measureCalls(o: MemoryRunOptions): Promise<MemoryFigures> {
+  const ca = createTestCa();
+  const ex = await startLabExchange({ tls: { cert: ca.cert, key: ca.key }, auth: true });
+  const lab = alsaLab({ exclusive: true });
+  const dir = mkdtempSync(join(tmpdir(), "deskphone-memory-"));
+  const stops: (() => unknown)[] = [
+    () => ex.stop(),
+    () => lab.cleanup(),
+    () => ca.cleanup(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ];
+  try {
+    for (const u of ["2001", "3001"]) ex.table.setSubscriber(u, `pw-${u}`);
+    const phone = await startBench(
+      dir,
+      "2001",
+      {
+        account: { user: "2001", password: "pw-2001" },
+        exchange: { url: ex.wssUrl("localhost"), caFile: ca.caFile },
+        audio: {
+          ringer: { device: "ringer", rate: 48000 },
+          earpiece: { device: "hw-earpiece", rate: 8000 },
+          microphone: { device: "hw-mic", rate: 8000 },
+          callMediaThread: true,
+        },
+        journal: { path: join(dir, "journal.jsonl") },
+      },
+      { ...lab.env, ...o.env },
+      o.nodeArgs,
+    );
+    stops.unshift(() => phone.kill());
+    const caller = new PhoneAgent({
+      server: ex.wssUrl("localhost"),
+      user: "3001",
+      password: "pw-3001",
+      tls: { caFile: ca.caFile, rejectUnauthorized: true },
+    });
+    stops.unshift(() => caller.stop());
+    await new Promise<void>((r) => {
+      caller.on("registration", (s) => s === "registered" && r());
+      caller.start();
+    });
+    await phone.waitFor("registered", (s) => s.registration === "registered", 15_000);
+    const events = await phaseStream(phone.url);
+    stops.unshift(() => events.close());
+    await sleep(5000);
+    const idle = memoryOf(phone.pid);
+    const hook = (offHook: boolean) => phone.post("hook", { offHook });
+    const ring: number[] = [];
+    const curve: MemoryFigures["curve"] = [];
+    let inCall = idle;
+    const cpu0 = cpuMsOf(phone.pid);
+    for (let n = 1; n <= o.calls; n++) {
+      const id = `m-${n}`;
+      const answered = new Promise<void>((r) =>
+        caller.on("remote-answered", function onAnswer(c) {
+          if (c !== id) return;
+          caller.off("remote-answered", onAnswer);
+          r();
+        }),
+      );
+      const t0 = performance.now();
+      caller.dial(id, "2001");
+      await events.until("ringing", `ringing (call ${n})`);
+      ring.push(performance.now() - t0);
+      await hook(true);
+      await answered;
+      if (n === 1) {
+        await sleep(3000);
+        inCall = memoryOf(phone.pid);
+      } else await sleep(20);
+      caller.hangUp(id);
+      await events.until("hungUp", `hung up (call ${n})`);
+      await hook(false);
+      await events.until("idle", `idle (call ${n})`);
+      if (n % 100 === 0) curve.push({ call: n, rssMb: memoryOf(phone.pid).rssMb });
+    }
+    const cpuMsPerCall = (cpuMsOf(phone.pid) - cpu0) / o.calls;
+    const afterCalls = memoryOf(phone.pid);
+    await sleep(45_000);
+    const settled = memoryOf(phone.pid);
+    const s = ring.sort((a, b) => a - b);
+    return {
+      idle,
+      inCall,
+      calls: o.calls,
+      curve,
+      afterCalls,
+      settled,
+      cpuMsPerCall,
+      ringMedianMs: s[s.length >> 1] ?? Number.NaN,
+      ringP90Ms: s[Math.floor(s.length * 0.9)] ?? Number.NaN,
+    };
+  } finally {
+    for (const stop of stops) await Promise.resolve(stop()).catch(() => {});
+  }
+}
+
+/** The V8 and glibc candidates for a 512 MB–1 GB board, compared by `--candidates`. */
+export const CANDIDATES: { name: string; nodeArgs: string[]; env?: Record<string, string> }[] = [
+  { name: "defaults", nodeArgs: [] },
+  { name: "--max-semi-space-size=1", nodeArgs: ["--max-semi-space-size=1"] },
+  { name: "MALLOC_ARENA_MAX=2", nodeArgs: [], env: { MALLOC_ARENA_MAX: "2" } },
+  { name: "--single-threaded-gc", nodeArgs: ["--single-threaded-gc"] },
+  { name: "--optimize-for-size", nodeArgs: ["--optimize-for-size"] },
+  { name: "--lite-mode", nodeArgs: ["--lite-mode"] },
+  {
+    name: "--max-semi-space-size=1, MALLOC_ARENA_MAX=2",
+    nodeArgs: ["--max-semi-space-size=1"],
+    env: { MALLOC_ARENA_MAX: "2" },
+  },
+  {
+    name: "--max-semi-space-size=1 --optimize-for-size, MALLOC_ARENA_MAX=2",
+    nodeArgs: ["--max-semi-space-size=1", "--optimize-for-size"],
+    env: { MALLOC_ARENA_MAX: "2" },
+  },
+  {
+    name: "--max-semi-space-size=1 --lite-mode, MALLOC_ARENA_MAX=2",
+    nodeArgs: ["--max-semi-space-size=1", "--lite-mode"],
+    env: { MALLOC_ARENA_MAX: "2" },
+  },
+];
+
+const f0 = (x: number) => x.toFixed(0);
+const mem = (m: MemorySample) => `${f0(m.rssMb)} (anon ${f0(m.anonMb)})`;
+
+function line(name: string, r: MemoryFigures): string {
+  return `| ${name} | ${mem(r.idle)} | ${mem(r.inCall)} | ${mem(r.afterCalls)} | ${mem(r.settled)} | ${r.ringMedianMs.toFixed(1)} / ${r.ringP90Ms.toFixed(1)} | ${r.cpuMsPerCall.toFixed(1)} |`;
+}
+const HEAD = (calls: number) =>
+  `| phone's flags | RSS idle MB | in a call | after ${calls} calls | 45 s later | dial → ringing median / p90 ms | phone CPU ms a call |\n|---|---:|---:|---:|---:|---:|---:|`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      candidates: { type: "boolean" },
+      /** With --candidates: only these (their numbers in CANDIDATES, from 1, comma-separated). */
+      only: { type: "string" },
+      flood: { type: "boolean" },
+      "node-args": { type: "string" },
+      env: { type: "string", multiple: true },
+    },
+  });
+  const calls = Number(process.env.MEMORY_CALLS ?? 1000);
+  const nodeArgs = values["node-args"]?.split(" ").filter(Boolean) ?? [];
+  const env = Object.fromEntries(
+    (values.env ?? []).map((e) => e.split("=", 2) as [string, string]),
+  );
+  if (values.candidates) {
+    console.log(HEAD(calls));
+    const only = values.only?.split(",").map(Number);
+    for (const [i, c] of CANDIDATES.entries()) {
+      if (only && !only.includes(i + 1)) continue;
+      const r = await measureCalls({ calls, nodeArgs: c.nodeArgs, ...(c.env && { env: c.env }) });
+      console.log(line(c.name, r));
+    }
+    return;
+  }
+  const name = [...nodeArgs, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(" ");
+  const r = await measureCalls({ calls, nodeArgs, env });
+  console.log(HEAD(calls));
+  console.log(line(name || "as started by bin/deskphone.mjs", r));
+  console.log(`RSS by call: ${r.curve.map((c) => `${c.call}:${f0(c.rssMb)}`).join(" ")}`);
+  if (values.flood) {
+    const f = await runFlood({
+      sources: 16,
+      ratePerS: 200,
+      seconds: 10,
+      afterS: 60,
+      nodeArgs,
+      env,
+    });
+    console.log(
+      `flood (2,000 INVITEs at 200/s from 16 sources): RSS idle ${f0(f.idleMb)}, peak ${f0(f.peakMb)}, ${[10, 20, 30, 60].map((s) => `${s} s after ${f0(f.rssAfter(s))}`).join(", ")} MB`,
+    );
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
