@@ -11,6 +11,12 @@
  * - Emergencies first: every message from the exchange passes the incoming
  *   triage (incoming-priority.ts) before sip.js sees it; ordinary INVITEs wait
  *   their turn or are refused with 503 under a flood.
+ * - The 180 leaves first: a 100 Trying to an INVITE (sip.js sends one the
+ *   moment it takes an INVITE, before the phone has looked at it) is held to
+ *   the end of the event-loop turn, and not sent at all when a 180 or a final
+ *   answer to the same INVITE went out meanwhile: RFC 3261 §17.2.1 asks for
+ *   the 100 only when the answer may take more than 200 ms, and the phone
+ *   decides within the turn (docs/sip.md).
  * - State transitions follow sip.js's Transport contract:
  *   Disconnected → Connecting → Connected → Disconnecting → Disconnected,
  *   and Connecting/Connected → Disconnected on failure.
@@ -43,6 +49,15 @@ interface Logger {
   error(m: string): void;
 }
 
+/** The branch of a message's top Via (RFC 3261 §8.1.1.7), from its text. */
+function topBranch(message: string): string | undefined {
+  return /^(?:Via|v)[ \t]*:[^\r\n]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)/im.exec(message)?.[1];
+}
+
+function isInviteResponse(message: string): boolean {
+  return /^CSeq[ \t]*:[ \t]*\d+[ \t]+INVITE[ \t]*$/im.test(message);
+}
+
 export class WsTransport implements Transport {
   onConnect: (() => void) | undefined;
   onDisconnect: ((error?: Error) => void) | undefined;
@@ -55,6 +70,9 @@ export class WsTransport implements Transport {
   private readonly o: WsTransportOptions;
   private readonly trace: boolean;
   private readonly triage: IncomingPriority;
+  /** 100 Trying to an INVITE, by the INVITE's branch, held to the end of the turn. */
+  private readonly trying = new Map<string, string>();
+  private tryingFlush: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -153,6 +171,7 @@ export class WsTransport implements Transport {
       ws.on("close", (code) => {
         if (ws !== this.ws) return;
         this.stopPing();
+        this.trying.clear();
         this.triage.clear();
         this.ws = undefined;
         const expected = this._state === TransportState.Disconnecting;
@@ -178,6 +197,32 @@ export class WsTransport implements Transport {
   }
 
   send(message: string): Promise<void> {
+    if (!this.ws || this._state !== TransportState.Connected) {
+      return Promise.reject(new Error("not connected"));
+    }
+    if (message.startsWith("SIP/2.0 ") && isInviteResponse(message)) {
+      const branch = topBranch(message);
+      if (branch !== undefined && message.startsWith("SIP/2.0 100 ")) {
+        this.trying.set(branch, message);
+        this.tryingFlush ??= setImmediate(() => this.flushTrying());
+        return Promise.resolve();
+      }
+      // A 180 or a final answer: the 100 held for this INVITE is needless now.
+      if (branch !== undefined) this.trying.delete(branch);
+    }
+    return this.write(message);
+  }
+
+  private flushTrying(): void {
+    this.tryingFlush = undefined;
+    const held = [...this.trying.values()];
+    this.trying.clear();
+    for (const m of held) {
+      if (this._state === TransportState.Connected) void this.write(m).catch(() => {});
+    }
+  }
+
+  private write(message: string): Promise<void> {
     const ws = this.ws;
     if (!ws || this._state !== TransportState.Connected) {
       return Promise.reject(new Error("not connected"));
