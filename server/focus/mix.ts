@@ -5,8 +5,8 @@
  * G.711-encoded by its RTP session — so nobody hears themselves back.
  *
  * `mixMinusOne` is the arithmetic alone (the benchmark measures it with the
- * decode and encode around it, bench/focus-mix.ts); `RoomMix` runs it on the
- * monotonic clock over the participants' media.
+ * decode and encode around it, bench/focus-mix.ts); `RoomMix` runs it over
+ * the participants' media on the process's one 20 ms clock (`MixClock`).
  */
 
 /** 20 ms at 8 kHz. */
@@ -42,6 +42,57 @@ export function mixMinusOne(inputs: Int16Array[], outputs: Int16Array[], sum: In
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
+/**
+ * One 20 ms clock for every room of the process: one wake-up a frame however
+ * many rooms are open (a wake-up of Node's event loop costs about as much as
+ * mixing a room of four; docs/benchmarks.md, "Focus"). Late by more than
+ * 5 frames (a stall), it skips rather than bursts.
+ */
+export class MixClock {
+  private readonly rooms = new Set<{ tick(): void }>();
+  private timer: NodeJS.Timeout | undefined;
+  private start = 0;
+  private ticks = 0;
+
+  add(room: { tick(): void }): void {
+    this.rooms.add(room);
+    if (!this.timer) this.run();
+  }
+
+  remove(room: { tick(): void }): void {
+    this.rooms.delete(room);
+    if (this.rooms.size === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private run(): void {
+    this.start = nowMs();
+    this.ticks = 0;
+    const step = () => {
+      const due = Math.floor((nowMs() - this.start) / FRAME_MS) + 1 - this.ticks;
+      for (let i = 0; i < Math.min(due, 5); i++) {
+        for (const room of this.rooms) {
+          try {
+            room.tick();
+          } catch (e) {
+            // One room's fault must not silence the others: that room stops mixing.
+            this.rooms.delete(room);
+            process.emitWarning(`a room stopped mixing: ${(e as Error).message}`);
+          }
+        }
+        this.ticks++;
+      }
+      if (due > 5) this.ticks += due - 5;
+      this.timer = setTimeout(step, Math.max(1, this.ticks * FRAME_MS - (nowMs() - this.start)));
+    };
+    this.timer = setTimeout(step, 0);
+  }
+}
+
+const processClock = new MixClock();
+
 interface Slot {
   leg: MixLeg;
   input: Int16Array;
@@ -54,19 +105,30 @@ interface Slot {
  */
 export class RoomMix {
   private readonly slots = new Map<string, Slot>();
+  /** The slots as arrays, rebuilt on add and remove (no garbage per tick). */
+  private list: Slot[] = [];
+  private inputs: Int16Array[] = [];
+  private outputs: Int16Array[] = [];
   private readonly sum = new Int32Array(FRAME);
-  private timer: NodeJS.Timeout | undefined;
-  private start = 0;
-  private ticks = 0;
   private alone: { id: string; source: { read(out: Int16Array): boolean } } | undefined;
+
+  constructor(private readonly clock: MixClock = processClock) {}
 
   add(id: string, leg: MixLeg): void {
     this.slots.set(id, { leg, input: new Int16Array(FRAME), output: new Int16Array(FRAME) });
-    if (!this.timer) this.run();
+    this.rebuild();
+    this.clock.add(this);
   }
 
   remove(id: string): void {
     this.slots.delete(id);
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    this.list = [...this.slots.values()];
+    this.inputs = this.list.map((s) => s.input);
+    this.outputs = this.list.map((s) => s.output);
   }
 
   has(id: string): boolean {
@@ -84,41 +146,21 @@ export class RoomMix {
 
   /** One frame for every leg. */
   tick(): void {
-    const slots = [...this.slots.values()];
+    const slots = this.list;
     for (const s of slots) s.leg.read(s.input);
-    const only = slots.length === 1 ? [...this.slots.keys()][0] : undefined;
-    if (only !== undefined && this.alone?.id === only) {
+    if (slots.length === 1 && this.alone && this.slots.has(this.alone.id)) {
       const s = slots[0] as Slot;
       this.alone.source.read(s.output);
       s.leg.sendFrame(s.output);
       return;
     }
-    mixMinusOne(
-      slots.map((s) => s.input),
-      slots.map((s) => s.output),
-      this.sum,
-    );
+    mixMinusOne(this.inputs, this.outputs, this.sum);
     for (const s of slots) s.leg.sendFrame(s.output);
   }
 
-  private run(): void {
-    this.start = nowMs();
-    this.ticks = 0;
-    const step = () => {
-      const due = Math.floor((nowMs() - this.start) / FRAME_MS) + 1 - this.ticks;
-      for (let i = 0; i < Math.min(due, 5); i++) {
-        this.tick();
-        this.ticks++;
-      }
-      if (due > 5) this.ticks += due - 5; // a stall: skip rather than burst
-      this.timer = setTimeout(step, Math.max(1, this.ticks * FRAME_MS - (nowMs() - this.start)));
-    };
-    this.timer = setTimeout(step, 0);
-  }
-
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clock.remove(this);
     this.slots.clear();
+    this.rebuild();
   }
 }
