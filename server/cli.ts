@@ -19,9 +19,10 @@ const USAGE = `usage: deskphone-exchange <command> [args]
                                         printable ASCII, at most 256 characters
   remove-number DB NUMBER
   subscriber DB USER PASSWORD           add or change a SIP account (digest auth)
-  start [--auth] [--host ADDR] [--tls-cert PEM --tls-key PEM] [--bind NUMBER=USER[,USER...]]...
+  start [--auth] [--host ADDR] [--tls-cert PEM --tls-key PEM] [--db URL] [--bind NUMBER=USER[,USER...]]...
                                         run a lab Kamailio on loopback until Ctrl-C
-                                        (--host ::1 for IPv6; --tls-* add a wss:// listener)
+                                        (--host ::1 for IPv6; --tls-* add a wss:// listener;
+                                        --db postgres://… reads the table from PostgreSQL)
   focus --server URL [...]              run the conference focus (focus --help for its options)
 `;
 
@@ -39,6 +40,7 @@ async function start(args: string[]): Promise<number> {
   const host = option(args, "--host");
   const cert = option(args, "--tls-cert");
   const key = option(args, "--tls-key");
+  const db = option(args, "--db");
   if ((cert === undefined) !== (key === undefined)) {
     throw new EmergencyTableError("start: --tls-cert and --tls-key go together");
   }
@@ -48,6 +50,7 @@ async function start(args: string[]): Promise<number> {
     auth,
     ...(host !== undefined && { host }),
     ...(cert !== undefined && key !== undefined && { tls: { cert, key } }),
+    ...(db !== undefined && { db }),
   });
   for (const b of binds) {
     const [number, users] = b.split("=");
