@@ -9,6 +9,7 @@
  *   npm run bench                      (about 10 minutes on a 2-core machine)
  *   npm run bench -- --quick           (a short run: fewer runs, shorter calls)
  *   npm run bench -- --only ring,preemption --json out.json
+ *   npm run bench -- --calls 300       (the memory part's calls; 1,000 by default)
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -30,12 +31,13 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     json: { type: "string" },
+    calls: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
-    "usage: npm run bench -- [--quick] [--only WORD,WORD] [--json FILE]\n" +
+    "usage: npm run bench -- [--quick] [--only WORD,WORD] [--calls N] [--json FILE]\n" +
       `parts: ${PARTS.map((p) => p.name).join("; ")}`,
   );
   process.exit(0);
@@ -74,18 +76,12 @@ process.once("SIGINT", () => {
 });
 
 /** Runs one part in a child process; its progress to our stderr, its result from its stdout. */
-function runPart(part: Part, quick: boolean): Promise<PartOutcome> {
+function runPart(part: Part, opts: { quick: boolean; calls?: number }): Promise<PartOutcome> {
+  const quick = opts.quick;
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        "bench/parts/run-part.ts",
-        part.module,
-        part.fn,
-        JSON.stringify({ quick }),
-      ],
+      ["--import", "tsx", "bench/parts/run-part.ts", part.module, part.fn, JSON.stringify(opts)],
       { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     running = child.pid;
@@ -98,7 +94,9 @@ function runPart(part: Part, quick: boolean): Promise<PartOutcome> {
       process.stderr.write(d);
       tail = (tail + d).slice(-400);
     });
-    const limitS = quick ? Math.ceil(part.timeoutS / 2) : part.timeoutS;
+    // The memory part's length follows its calls (about 0.6 s each on this machine).
+    const base = opts.calls && part.fn === "memory" ? 120 + opts.calls : part.timeoutS;
+    const limitS = quick && !opts.calls ? Math.ceil(base / 2) : base;
     let timedOut = false;
     // The part's whole process group: its Kamailio, sipp, baresip, tcpdump with it.
     const timer = setTimeout(() => {
@@ -140,7 +138,10 @@ const t0 = performance.now();
 const done: { part: Part; outcome: PartOutcome; rows: Row[] }[] = [];
 for (const part of parts) {
   console.error(`\n== ${part.name} (${part.module} ${part.fn}())`);
-  const outcome = await runPart(part, values.quick);
+  const outcome = await runPart(part, {
+    quick: values.quick,
+    ...(values.calls && { calls: Number(values.calls) }),
+  });
   done.push({ part, outcome, rows: partRows(part.rows, outcome) });
 }
 const rows = done.flatMap((d) => d.rows);

@@ -164,7 +164,7 @@ export const PARTS: Part[] = [
     name: "memory over many calls",
     module: "bench/parts/helpers-parts.ts",
     fn: "memory",
-    timeoutS: 420,
+    timeoutS: 900,
     rows: [
       {
         id: "rss-idle",

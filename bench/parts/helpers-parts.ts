@@ -75,9 +75,9 @@ export async function startUp(o: { quick?: boolean }): Promise<PartResult> {
 }
 
 /** bench/memory.ts ("memory"): RSS idle, in a call, over many calls. */
-export async function memory(o: { quick?: boolean }): Promise<PartResult> {
+export async function memory(o: { quick?: boolean; calls?: number }): Promise<PartResult> {
   const measure = await load("bench/memory.ts", "measureCalls");
-  const calls = o.quick ? 50 : 1000;
+  const calls = o.calls ?? (o.quick ? 50 : 1000);
   const f = (await measure({ calls })) as Record<string, { rssMb?: number } | number | undefined>;
   const one = (v: unknown, what: string) =>
     fromSummary((v as { rssMb?: number } | undefined)?.rssMb, what);

@@ -54,7 +54,7 @@ export async function run(
 ): Promise<PartResult> {
   const log = o.log ?? ((s: string) => console.error(s));
   const rounds = o.rounds ?? (o.quick ? 1 : 2);
-  const seconds = o.seconds ?? (o.quick ? 10 : 30);
+  const seconds = o.seconds ?? (o.quick ? 10 : 20);
   const perMin = (pct: number) => (60 * pct) / 100;
   const ours: number[] = [];
   const oursOwn: number[] = [];

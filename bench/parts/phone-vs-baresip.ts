@@ -40,7 +40,7 @@ import {
 
 export interface PhoneVsBaresipOptions {
   quick?: boolean;
-  /** Starts of each phone (default 6, quick 2). */
+  /** Starts of each phone (default 5, quick 2). */
   rounds?: number;
   /** INVITEs to each start (default 4, quick 2). */
   invites?: number;
@@ -229,7 +229,7 @@ async function inviteTo180(ex: LabExchange, cap: Capture, user: string): Promise
 
 export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
   const log = o.log ?? ((s: string) => console.error(s));
-  const rounds = o.rounds ?? (o.quick ? 2 : 6);
+  const rounds = o.rounds ?? (o.quick ? 2 : 5);
   const invites = o.invites ?? (o.quick ? 2 : 4);
   const ex = await startLabExchange();
   const lab = alsaLab();
@@ -241,6 +241,8 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
       c.name,
       {
         start: [] as number[],
+        first: [] as number[],
+        call: [] as number[],
         i180: [] as number[],
         rss: [] as number[],
         errors: [] as string[],
@@ -268,7 +270,7 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
             await sleep(300);
           }
           log(
-            `  ${c.name} ${user}: registered ${f.start.at(-1)?.toFixed(1)} ms, RSS ${f.rss.at(-1)?.toFixed(1)} MB, INVITE → 180 ${f.i180
+            `  ${c.name} ${user}: registered ${f.start.at(-1)?.toFixed(1)} ms, RSS ${f.rss.at(-1)?.toFixed(1)} MB, INVITE → 180 ${f.first.at(-1)?.toFixed(2)} (first), ${f.i180
               .slice(-invites)
               .map((x) => x.toFixed(2))
               .join(", ")} ms`,
