@@ -102,7 +102,9 @@ export async function startPhone(c: PhoneConfig, o: StartOptions): Promise<Runni
   built.agent.on("registration", (state, why) => {
     log(state === "registered" ? "info" : "warn", `registration: ${state} (${why})`);
     notifier.status(status(`${state}: ${why}`));
-    if (state === "registered") notifier.ready(status(`registered as ${c.account.user}`));
+    if (state !== "registered") return;
+    clearTimeout(readyAnyway); // registered: "not registered yet" would be false in 30 s
+    notifier.ready(status(`registered as ${c.account.user}`));
   });
   const readyAnyway = setTimeout(
     () => notifier.ready(status("not registered yet; running")),
