@@ -13,7 +13,8 @@
  * and not itself (the N−1 mix). The room ends when the caller hangs up.
  *
  * The exchange's database is a parameter: DESKPHONE_FOCUS_DB=sqlite (the
- * default) or another backend the lab exchange knows (`db` option).
+ * default), postgres (a private cluster, test/support/lab-postgres.ts; the run
+ * in focus-room-postgres.test.ts) or a postgres:// URL (the lab's `db` option).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -33,13 +34,19 @@ import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
 import { type BenchProcess, startBench } from "../support/bench-process.ts";
 import { type LabPhone, startLabPhone } from "../support/lab-phone.ts";
 import { header, registerPhone } from "../support/lab-phones.ts";
+import { type LabPostgres, startLabPostgres } from "../support/lab-postgres.ts";
 import type { Sipp } from "../support/sipp.ts";
 import { frequenciesIn } from "../support/tone-analyser.ts";
 
 const DB = process.env.DESKPHONE_FOCUS_DB ?? "sqlite";
+let pg: LabPostgres | undefined;
 /** The lab exchange's options for the database under test (SQLite is its default). */
-const dbOptions = (): LabExchangeOptions =>
-  DB === "sqlite" ? {} : ({ db: DB } as unknown as LabExchangeOptions);
+async function dbOptions(): Promise<LabExchangeOptions> {
+  if (DB === "sqlite") return {};
+  if (DB !== "postgres") return { db: DB };
+  pg = await startLabPostgres();
+  return { db: await pg.createDatabase("exchange") };
+}
 
 const NUMBER = "119";
 const HZ = { caller: 500, p2001: 700, p2002: 1100, p2003: 1500 } as const;
@@ -110,7 +117,7 @@ function power(x: Int16Array, hz: number): number {
 }
 
 beforeAll(async () => {
-  ex = await startLabExchange(dbOptions());
+  ex = await startLabExchange(await dbOptions());
   for (const u of ["2001", "2002", "2003"]) ex.table.bind(NUMBER, u);
   dir = mkdtempSync(join(tmpdir(), "deskphone-focus-"));
   labA = alsaLab();
@@ -158,6 +165,7 @@ afterAll(async () => {
     await exited;
   }
   await ex?.stop();
+  await pg?.stop();
   labA?.cleanup();
   labB?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
