@@ -17,6 +17,7 @@
  * value whose one `branch`/`tag` is a plain token ends the value (or, for the
  * branch, a parameter) is taken apart that way; anything else — two of them,
  * a Via list, an unusual character — is remembered whole or parsed as it is.
+ * A Call-ID is new with every call: a plain one (word@word) is the value itself.
  * Bounded: the `KEPT` most recently used values of at most `LONGEST` characters.
  *
  * test/sip/parsed-headers.test.ts checks it against the grammar itself, on real
@@ -31,6 +32,12 @@ const LONGEST = 256;
 const PLAIN_TOKEN = "[A-Za-z0-9.!*_+~-]+";
 const TAG_AT_END = new RegExp(`;tag=(${PLAIN_TOKEN})$`);
 const BRANCH = new RegExp(`;branch=(${PLAIN_TOKEN})(?=;|$)`);
+/**
+ * A Call-ID (RFC 3261 §25.1: callid = word [ "@" word ]) in the plainest of the
+ * word characters: new with every call, so never worth remembering; for such a
+ * value the grammar's Call_ID rule returns the value itself.
+ */
+const PLAIN_CALL_ID = /^[A-Za-z0-9.!%*_+~-]+(?:@[A-Za-z0-9.!%*_+~-]+)?$/;
 /** What the token is replaced by in the value remembered. */
 const SET_ASIDE = "0";
 
@@ -94,6 +101,7 @@ export class ParsedHeaders {
 
   parse(input: string, rule: string): unknown {
     if (typeof input !== "string" || input.length > LONGEST) return this.grammar(input, rule);
+    if (rule === "Call_ID" && PLAIN_CALL_ID.test(input)) return input;
     const varying = varyingToken(input, rule);
     const key = `${rule}\n${varying ? varying.key : input}`;
     let result = this.kept.get(key);
