@@ -153,7 +153,8 @@ export class Room {
     });
     inviter.stateChange.addListener((s) => {
       if (s === SessionState.Established) this.joined(c, inviter);
-      if (s === SessionState.Terminated) this.legEnded(c, code);
+      // sip.js ends the Inviter before it tells the request delegate the refusal's code.
+      if (s === SessionState.Terminated) setImmediate(() => this.legEnded(c, code));
     });
     inviter
       .invite({
