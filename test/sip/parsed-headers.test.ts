@@ -70,7 +70,7 @@ const HEADERS: [string, string][] = [
   ["Call_ID", "@b"],
   ["Call_ID", "a@"],
   ["Call_ID", "a b"],
-  ["Call_ID", "(odd)<but>:ok\\\"/[]?{}@h"],
+  ["Call_ID", '(odd)<but>:ok\\"/[]?{}@h'],
   ["CSeq", "1 INVITE"],
   ["Max_Forwards", "70"],
   ["Content_Length", "142"],
