@@ -86,7 +86,7 @@ export class WsTransport implements Transport {
     const { onAnswered, ...bounds } = options.incoming ?? {};
     this.triage = new IncomingPriority(
       {
-        deliver: (m) => this.onMessage?.(m),
+        deliver: (m) => this.deliver(m),
         reply: (m) => void this.send(m).catch(() => {}),
         verified: () => this.verified,
         ...(onAnswered && { answered: onAnswered }),
@@ -211,6 +211,22 @@ export class WsTransport implements Transport {
       if (branch !== undefined) this.trying.delete(branch);
     }
     return this.write(message);
+  }
+
+  /**
+   * Hands a message to sip.js. sip.js throws on some malformed requests (a
+   * Request-URI it cannot read): such a message is dropped with a log line, and
+   * the connection and the messages after it are not affected.
+   */
+  private deliver(message: string): void {
+    try {
+      this.onMessage?.(message);
+    } catch (e) {
+      const first = message.slice(0, Math.max(0, message.indexOf("\r\n"))).slice(0, 120);
+      this.logger.warn(
+        `a message sip.js could not take was dropped (${(e as Error).message}): ${first}`,
+      );
+    }
   }
 
   private flushTrying(): void {

@@ -81,6 +81,22 @@ describe("the 180 leaves first", () => {
     expect(answers(callId)).toEqual(["488"]);
   });
 
+  it("an INVITE sip.js cannot take (its Request-URI) is dropped; the phone still answers", async () => {
+    onIncoming = (callId) => agent.ringing(callId);
+    const broken = invite(`broken-${id()}`).replace(
+      "INVITE sip:2001@127.0.0.1;transport=ws SIP/2.0",
+      "INVITE sip:@@@:x SIP/2.0",
+    );
+    ex.send(broken);
+    expect(await ex.alive("2001")).toBe(true);
+    const callId = `after-${id()}`;
+    const rung = ex.waitFor(
+      (m) => m.startsWith("SIP/2.0 180") && headerOf(m, "Call-ID") === callId,
+    );
+    ex.send(invite(callId));
+    expect(await rung).toBeDefined();
+  });
+
   it("a call the phone takes its time over gets 100 Trying at the end of the turn, then the 180", async () => {
     onIncoming = (callId) => setTimeout(() => agent.ringing(callId), 100);
     const callId = `later-${id()}`;
