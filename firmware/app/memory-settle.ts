@@ -10,7 +10,9 @@
  * glibc's malloc_trim(0) gives the freed pages back to the kernel. One more
  * follows `lingerMs` later (still idle and quiet): sip.js keeps each ended
  * transaction for 64·T1 = 32 s (RFC 3261 §17.1.1.2 Timer B/H, §17.1.2.2
- * Timer F/K), so what a burst left is garbage only then.
+ * Timer F/K), so what a burst left is garbage only then. malloc_trim runs
+ * `trimDelayMs` after the collection: V8 frees ArrayBuffer backing stores
+ * and unmaps its pages on background threads once the collection is done.
  *
  * The rule that matters: a settle never runs while a call is up or a call
  * rings. Every state the controller reports that is not `idle` cancels the
@@ -45,6 +47,8 @@ export interface MemorySettleOptions {
   lingerMs?: number;
   /** Settle only when RSS grew at least this much since the last settle (default 4 MiB). */
   growthBytes?: number;
+  /** malloc_trim this long after the collection (default 2 s), if still idle. */
+  trimDelayMs?: number;
   /** A full collection (default: V8's gc, exposed for this process). */
   collect?: () => void;
   /** Freed allocator memory back to the kernel (default: malloc_trim(0) from native/system, when built). */
@@ -58,7 +62,10 @@ export interface MemorySettleOptions {
 export interface SettleRecord {
   beforeBytes: number;
   afterBytes: number;
+  /** The collection's pause (ms). */
   pauseMs: number;
+  /** malloc_trim's pause (ms). */
+  trimMs: number;
 }
 
 let exposedGc: (() => void) | undefined;
@@ -75,6 +82,7 @@ const MiB = 1024 * 1024;
 
 export class MemorySettle {
   private timer: NodeJS.Timeout | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
   private baseline: number;
   private readonly quietMs: number;
   private readonly lingerMs: number;
@@ -105,6 +113,7 @@ export class MemorySettle {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.trimTimer);
     this.timer = undefined;
     this.w.phone.off("state", this.onState);
     this.w.agent?.off("refused", this.onRefused);
@@ -114,6 +123,7 @@ export class MemorySettle {
   private seen(phase: PhaseKind): void {
     if (phase !== "idle") {
       clearTimeout(this.timer);
+      clearTimeout(this.trimTimer);
       this.timer = undefined;
       return;
     }
@@ -134,21 +144,30 @@ export class MemorySettle {
     if (this.passes === 0 && before - this.baseline < this.growth && !this.owed) return;
     const t0 = performance.now();
     this.collect();
+    const pauseMs = performance.now() - t0;
+    this.passes += 1;
+    this.owed = this.passes === 1;
+    if (this.owed) this.arm(this.lingerMs);
+    clearTimeout(this.trimTimer);
+    this.trimTimer = setTimeout(() => this.trim(before, pauseMs), this.o.trimDelayMs ?? 2000);
+  }
+
+  private trim(before: number, pauseMs: number): void {
+    this.trimTimer = undefined;
+    if (this.w.phone.state.phase.kind !== "idle") return;
+    const t0 = performance.now();
     try {
       (this.o.trim ?? trimHeap)();
     } catch (e) {
       this.o.log?.("warn", `memory: malloc_trim failed: ${(e as Error).message}`);
     }
-    const pauseMs = performance.now() - t0;
+    const trimMs = performance.now() - t0;
     const after = this.rss();
     this.baseline = after;
-    this.settles.push({ beforeBytes: before, afterBytes: after, pauseMs });
-    this.passes += 1;
-    this.owed = this.passes === 1;
-    if (this.owed) this.arm(this.lingerMs);
+    this.settles.push({ beforeBytes: before, afterBytes: after, pauseMs, trimMs });
     this.o.log?.(
       "info",
-      `memory: settled after a burst: RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MB (${pauseMs.toFixed(0)} ms)`,
+      `memory: settled after a burst: RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MB (collection ${pauseMs.toFixed(0)} ms, malloc_trim ${trimMs.toFixed(0)} ms)`,
     );
   }
 }

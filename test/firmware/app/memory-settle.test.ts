@@ -35,6 +35,7 @@ describe.skipIf(nativeCallMedia() === undefined)(
         { phone: p.built.phone, agent: p.built.agent },
         {
           quietMs: QUIET,
+          trimDelayMs: 100,
           growthBytes: 0,
           collect: () => phases.push(p.built.phone.state.phase.kind),
           trim: () => trims.push(p.built.phone.state.phase.kind),
@@ -85,7 +86,14 @@ describe("the settle's quiet time and growth", () => {
       });
       const s = new MemorySettle(
         { phone, agent },
-        { quietMs: 1000, lingerMs: 5000, growthBytes: 10, collect, rss: () => rss },
+        {
+          quietMs: 1000,
+          lingerMs: 5000,
+          trimDelayMs: 100,
+          growthBytes: 10,
+          collect,
+          rss: () => rss,
+        },
       );
       rss = 150;
       phone.set("idle");
@@ -114,15 +122,16 @@ describe("the settle's quiet time and growth", () => {
     }
   });
 
-  it("a call that comes up while the quiet time runs cancels the settle", () => {
+  it("a call that comes up while the quiet time runs, or before malloc_trim, cancels what is left", () => {
     vi.useFakeTimers();
     try {
       const phone = new StatePhone();
       let rss = 100;
       const collect = vi.fn();
+      const trim = vi.fn();
       const s = new MemorySettle(
         { phone },
-        { quietMs: 1000, growthBytes: 1, collect, rss: () => rss },
+        { quietMs: 1000, trimDelayMs: 500, growthBytes: 1, collect, trim, rss: () => rss },
       );
       rss = 200;
       phone.set("idle");
@@ -132,6 +141,13 @@ describe("the settle's quiet time and growth", () => {
       phone.set("talking");
       vi.advanceTimersByTime(5000);
       expect(collect).not.toHaveBeenCalled();
+      phone.set("idle");
+      vi.advanceTimersByTime(1000);
+      expect(collect).toHaveBeenCalledTimes(1);
+      phone.set("ringing");
+      vi.advanceTimersByTime(5000);
+      expect(trim).not.toHaveBeenCalled();
+      expect(s.settles).toEqual([]);
       s.stop();
     } finally {
       vi.useRealTimers();
