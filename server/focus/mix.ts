@@ -53,6 +53,8 @@ export class MixClock {
   private timer: NodeJS.Timeout | undefined;
   private start = 0;
   private ticks = 0;
+  /** Frames mixed, and frames skipped because the clock was woken too late (a stall). */
+  readonly stats = { mixed: 0, skipped: 0 };
 
   add(room: { tick(): void }): void {
     this.rooms.add(room);
@@ -83,15 +85,20 @@ export class MixClock {
           }
         }
         this.ticks++;
+        this.stats.mixed++;
       }
-      if (due > 5) this.ticks += due - 5;
+      if (due > 5) {
+        this.ticks += due - 5;
+        this.stats.skipped += due - 5;
+      }
       this.timer = setTimeout(step, Math.max(1, this.ticks * FRAME_MS - (nowMs() - this.start)));
     };
     this.timer = setTimeout(step, 0);
   }
 }
 
-const processClock = new MixClock();
+/** The clock every room uses unless given another. */
+export const processClock = new MixClock();
 
 interface Slot {
   leg: MixLeg;
