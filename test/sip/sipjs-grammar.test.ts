@@ -143,7 +143,10 @@ const [pristine, patched] = await Promise.all([load("grammar.pristine.js"), load
 describe("sip.js's header parser, tables built once", () => {
   it("is installed (npm ci ran scripts/patch-sipjs.mjs)", () => {
     const text = readFileSync(join(dist, "grammar.js"), "utf8");
-    expect(text.startsWith("// deskphone: tables built once")).toBe(true);
+    expect(
+      text.startsWith("// deskphone: tables built once"),
+      "sip.js's grammar is not patched: run npm ci (or node scripts/patch-sipjs.mjs)",
+    ).toBe(true);
     expect(readFileSync(join(dist, "grammar.pristine.js"), "utf8")).not.toContain("deskphone");
   });
 
