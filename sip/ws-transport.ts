@@ -222,7 +222,7 @@ export class WsTransport implements Transport {
     try {
       this.onMessage?.(message);
     } catch (e) {
-      const first = message.slice(0, Math.max(0, message.indexOf("\r\n"))).slice(0, 120);
+      const first = message.slice(0, 120).split("\r\n")[0];
       this.logger.warn(
         `a message sip.js could not take was dropped (${(e as Error).message}): ${first}`,
       );
