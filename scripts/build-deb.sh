@@ -37,10 +37,14 @@ for d in native/*/; do mkdir -p "$lib/$d" && cp "$d"binding.gyp "$d"*.c "$lib/$d
   fs.writeFileSync("package.json", JSON.stringify(p, null, 2) + "\n");' &&
   npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null &&
   find node_modules -name '*.ts' -delete && rm -f package-lock.json node_modules/.package-lock.json)
-# The native parts (GPIO ioctl, in-process ALSA) are built for this machine's
-# architecture: build the package on the phone's kind of machine to have them.
-if [ "$arch" = "$(dpkg --print-architecture)" ]; then
-  (cd "$lib" && node scripts/build-native.mjs && rm -rf native/*/build/Release/obj.target native/*/build/Release/.deps)
+# The native parts (GPIO ioctl, in-process ALSA, and the i2c-bus and epoll
+# packages' own) are built for this machine's architecture: build the package on
+# the phone's kind of machine to have them, or cross-compile them with
+# DESKPHONE_CROSS=a script that sets the compiler up (image/cross-env.sh: arm64 on amd64).
+if [ "$arch" = "$(dpkg --print-architecture)" ] || [ -n "${DESKPHONE_CROSS:-}" ]; then
+  (cd "$lib" && { [ -z "${DESKPHONE_CROSS:-}" ] || . "$DESKPHONE_CROSS"; } && node scripts/build-native.mjs &&
+    npm rebuild --ignore-scripts=false --no-audit --no-fund i2c-bus epoll >/dev/null &&
+    rm -rf native/*/build/Release/obj.target native/*/build/Release/.deps node_modules/*/build/Release/obj.target node_modules/*/build/Release/.deps)
 else
   echo "build-deb: $arch differs from this machine: the package carries the native sources but not built (see docs/install.md)" >&2
 fi

@@ -16,6 +16,7 @@ import { connectionVerified, localAddress } from "../../sip/exchange-connection.
 import { RegistrationKeeper, type RegistrationState } from "../../sip/registration.ts";
 import { RtpDescriptionHandler } from "../../sip/rtp-description-handler.ts";
 import { makeUserAgent } from "../../sip/user-agent.ts";
+import { processClock } from "./mix.ts";
 import { DEFAULT_RETRY, type RetryPolicy, Room } from "./room.ts";
 import { readRoomRequest } from "./room-request.ts";
 
@@ -46,6 +47,7 @@ export class Focus {
   private readonly domain: string;
   private seq = 0;
   private readonly bootId = Date.now().toString(36);
+  private stallWatch: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: FocusOptions) {
     const user = o.user ?? "focus";
@@ -98,10 +100,24 @@ export class Focus {
 
   start(): void {
     this.registration.start();
+    // Frames the mix clock had to skip (woken over 100 ms late): say so, every 10 s at most.
+    let skipped = processClock.stats.skipped;
+    this.stallWatch = setInterval(() => {
+      const now = processClock.stats.skipped;
+      if (now > skipped) {
+        this.o.log(
+          "warn",
+          `the mix fell behind: ${now - skipped} frame(s) of 20 ms skipped in 10 s (is the host overloaded?)`,
+        );
+      }
+      skipped = now;
+    }, 10_000);
+    this.stallWatch.unref();
   }
 
   /** Ends every room (BYE to all, logged), unregisters, disconnects. */
   async stop(): Promise<void> {
+    clearInterval(this.stallWatch);
     const open = [...this.rooms.values()];
     for (const room of open) room.end("the focus is stopping");
     // Let the BYEs and CANCELs leave before the connection closes.
