@@ -1,48 +1,125 @@
 /**
- * The same HAL backends against kernel-simulated hardware, for the VM rig:
- * a gpio-sim chip and an i2c-stub bus. They run only where the environment
- * names them; elsewhere each test is skipped with the reason below.
+ * The HAL contract (hal/contracts.ts, as test/hal/contracts.test.ts states it
+ * for the fakes) against kernel-simulated hardware, for the VM rig (npm run
+ * rig, docs/rig.md): the GPIO character-device backend on a gpio-sim chip
+ * (hook switch, direct keys, an LED; the scenario's side moves a line's pull
+ * and reads what the phone drives in sysfs), and the I2C chips on an i2c-stub
+ * bus (PCA9532 LEDs read back from its registers; the TCA8418's FIFO played
+ * by test/support/stub-tca8418.ts). They run only where the environment names
+ * the simulated hardware; elsewhere each suite is skipped with the reason in
+ * its title.
  *
  *   DESKPHONE_GPIO_SIM_CHIP=<label>  DESKPHONE_GPIO_SIM_DIR=/sys/devices/platform/gpio-sim.0/gpiochipN
- *   DESKPHONE_GPIO_SIM_HOOK=<line name>  (its offset is read from the sim_gpioK/name files)
- *   DESKPHONE_I2C_STUB_BUS=<N>  (modprobe i2c-stub chip_addr=0x60)
+ *     (lines named GPIO0…GPIO27 like a Pi's: hook GPIO17, keys GPIO5/6/13, LED GPIO25)
+ *   DESKPHONE_I2C_STUB_BUS=<N>  (modprobe i2c-stub chip_addr=0x34,0x60)
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { systemClock } from "../../hal/contracts.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { type HookEvent, type KeyName, systemClock } from "../../hal/contracts.ts";
 import { linuxGpioIo } from "../../hal/gpio-chardev.ts";
 import { GpioHandset } from "../../hal/gpio-handset.ts";
 import { Pca9532Leds } from "../../hal/pca9532.ts";
-import { openI2cBus } from "../../hal/smbus.ts";
+import { openI2cBus, type Smbus } from "../../hal/smbus.ts";
+import { Tca8418Keypad } from "../../hal/tca8418.ts";
+import { StubTca8418 } from "../support/stub-tca8418.ts";
 
 const sim = process.env.DESKPHONE_GPIO_SIM_CHIP;
 const simDir = process.env.DESKPHONE_GPIO_SIM_DIR ?? "";
 const stubBus = process.env.DESKPHONE_I2C_STUB_BUS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A gpio-sim line by its Pi name: sim_gpioN is offset N, named GPION by the rig. */
+const line = (name: string, attr: "pull" | "value") =>
+  join(simDir, `sim_gpio${Number(name.replace("GPIO", ""))}`, attr);
+/** A switch to ground: closed pulls the line down (the lines are active-low). */
+const closeSwitch = (name: string, closed: boolean) =>
+  writeFileSync(line(name, "pull"), closed ? "pull-down" : "pull-up");
+const level = (name: string) => Number(readFileSync(line(name, "value"), "utf8").trim());
+
+const WIRING = {
+  chip: sim ?? "",
+  hook: "GPIO17",
+  keys: { "1": "GPIO5", "#": "GPIO6", dnd: "GPIO13" } as Partial<Record<KeyName, string>>,
+  leds: { emergency: "GPIO25" },
+};
+
 describe.skipIf(!sim)(
   "gpio-sim (skipped: DESKPHONE_GPIO_SIM_CHIP names no gpio-sim chip here)",
   () => {
-    it("the hook switch sees a pull change on the simulated line as off-hook", async () => {
-      const hookName = process.env.DESKPHONE_GPIO_SIM_HOOK ?? "hook";
-      const bank = readdirSync(simDir).find((d) => {
-        try {
-          return readFileSync(join(simDir, d, "name"), "utf8").trim() === hookName;
-        } catch {
-          return false;
-        }
-      });
-      if (!bank) throw new Error(`no sim_gpio line named ${hookName} in ${simDir}`);
-      const pull = (v: string) => writeFileSync(join(simDir, bank, "pull"), v);
-      pull("pull-up");
-      const h = new GpioHandset(linuxGpioIo, { chip: sim as string, hook: hookName }, systemClock);
-      const seen: string[] = [];
+    const open: GpioHandset[] = [];
+    const handset = () => {
+      for (const n of ["GPIO17", "GPIO5", "GPIO6", "GPIO13"]) closeSwitch(n, false);
+      const h = new GpioHandset(linuxGpioIo, WIRING, systemClock);
+      open.push(h);
+      return h;
+    };
+    afterEach(async () => {
+      for (const h of open.splice(0)) await h.close().catch(() => {});
+    });
+
+    it("HookSwitch: reports each change once and keeps the settled state", async () => {
+      const h = handset();
+      const seen: HookEvent[] = [];
+      for (const e of ["offHook", "onHook", "flash"] as const) h.hook.on(e, () => seen.push(e));
+      closeSwitch("GPIO17", true);
+      await sleep(300);
+      closeSwitch("GPIO17", true);
+      await sleep(300);
+      expect(h.hook.offHook).toBe(true);
+      closeSwitch("GPIO17", false); // a flash: on-hook 100–900 ms
+      await sleep(300);
+      closeSwitch("GPIO17", true);
+      await sleep(1200);
+      closeSwitch("GPIO17", false);
+      await sleep(1200);
+      expect(seen).toEqual(["offHook", "flash", "onHook"]);
+      expect(h.hook.offHook).toBe(false);
+    });
+
+    it("HookSwitch: delivers nothing after close", async () => {
+      const h = handset();
+      const seen: HookEvent[] = [];
       h.hook.on("offHook", () => seen.push("offHook"));
-      pull("pull-down"); // active-low: the switch closes to ground
+      await h.hook.close();
+      closeSwitch("GPIO17", true);
+      await sleep(300);
+      expect(seen).toEqual([]);
+    });
+
+    it("Keypad (direct keys): one keyDown and one keyUp a press, in order", async () => {
+      const h = handset();
+      const seen: string[] = [];
+      h.keypad.on("keyDown", (k) => seen.push(`+${k}`));
+      h.keypad.on("keyUp", (k) => seen.push(`-${k}`));
+      await sleep(100);
+      for (const k of ["1", "#", "dnd"] as KeyName[]) {
+        const n = WIRING.keys[k] as string;
+        closeSwitch(n, true);
+        await sleep(100);
+        closeSwitch(n, false);
+        await sleep(100);
+      }
       await sleep(200);
-      expect(seen).toEqual(["offHook"]);
-      await h.close();
+      expect(seen).toEqual(["+1", "-1", "+#", "-#", "+dnd", "-dnd"]);
+    });
+
+    it("Leds: the line follows the pattern (on, blinking, off)", async () => {
+      const h = handset();
+      h.leds.set("emergency", { kind: "on" });
+      await sleep(50);
+      expect(level("GPIO25")).toBe(1);
+      h.leds.set("emergency", { kind: "blink", onMs: 100, offMs: 100 });
+      const levels = new Set<number>();
+      for (let t = 0; t < 600; t += 10) {
+        levels.add(level("GPIO25"));
+        await sleep(10);
+      }
+      expect([...levels].sort()).toEqual([0, 1]);
+      h.leds.set("emergency", { kind: "off" });
+      await sleep(50);
+      expect(level("GPIO25")).toBe(0);
+      // (Off at close is not visible here: a released gpio-sim line reads its pull.)
     });
   },
 );
@@ -50,8 +127,14 @@ describe.skipIf(!sim)(
 describe.skipIf(!stubBus)(
   "i2c-stub (skipped: DESKPHONE_I2C_STUB_BUS names no i2c-stub bus here)",
   () => {
-    it("the PCA9532 driver writes its LED selectors through the real SMBus calls", async () => {
-      const bus = await openI2cBus(Number(stubBus));
+    let bus: Smbus | undefined;
+    afterEach(async () => {
+      await bus?.close();
+      bus = undefined;
+    });
+
+    it("Leds (PCA9532): the LED selectors through the real SMBus calls", async () => {
+      bus = await openI2cBus(Number(stubBus));
       const leds = new Pca9532Leds(bus, systemClock, {
         address: 0x60,
         map: { status: 0, emergency: 3 },
@@ -62,7 +145,22 @@ describe.skipIf(!stubBus)(
       expect(await bus.readByte(0x60, 0x06)).toBe(0b10_00_00_01);
       expect(await bus.readByte(0x60, 0x02)).toBe(29);
       await leds.close();
-      await bus.close();
+      expect(await bus.readByte(0x60, 0x06)).toBe(0);
+    });
+
+    it("Keypad (TCA8418): one keyDown and one keyUp a press, in order", async () => {
+      bus = await openI2cBus(Number(stubBus));
+      const keypad = new Tca8418Keypad(bus, systemClock);
+      const chip = new StubTca8418(bus);
+      const seen: string[] = [];
+      keypad.on("keyDown", (k) => seen.push(`+${k}`));
+      keypad.on("keyUp", (k) => seen.push(`-${k}`));
+      await sleep(200); // the driver configures the chip
+      expect(await bus.readByte(0x34, 0x01)).toBe(0x19);
+      for (const k of ["1", "#", "0"] as KeyName[]) await chip.press(k);
+      await sleep(100);
+      await keypad.close();
+      expect(seen).toEqual(["+1", "-1", "+#", "-#", "+0", "-0"]);
     });
   },
 );

@@ -1,0 +1,175 @@
+/**
+ * The scenario boot (rig.phase=scenario): the phone as systemd started it
+ * from the .deb, on the simulated handset, the snd-aloop card and the lab
+ * exchange in the guest. One step line each (rig/guest/report.ts); the
+ * figures it measures on the way.
+ */
+import { readFileSync } from "node:fs";
+import { DEFAULT_CLASSES } from "../../firmware/alerting/alert-class.ts";
+import { CADENCES } from "../../firmware/alerting/cadences.ts";
+import { PhoneAgent } from "../../sip/phone-agent.ts";
+import { analyse } from "../../test/support/tone-analyser.ts";
+import { matchCadence } from "./cadence-match.ts";
+import { EMERGENCY_NUMBER, PHONE } from "./exchange-plan.ts";
+import { FarEndCapture } from "./far-end.ts";
+import { hardware } from "./hardware-env.ts";
+import { blinkReport } from "./led-blink.ts";
+import { preemption } from "./preemption.ts";
+import { failed, figure, StepFailed, show, sleep, step, until } from "./report.ts";
+import { SimHandset } from "./sim-handset.ts";
+import { journalPids, sh, unitState } from "./unit.ts";
+
+const hw = hardware();
+const exchange = JSON.parse(readFileSync("/run/rig/exchange.json", "utf8")) as { ws: string };
+const handset = await SimHandset.open(hw);
+const agents: PhoneAgent[] = [];
+
+async function agent(user: string): Promise<PhoneAgent> {
+  const a = new PhoneAgent({ server: exchange.ws, user });
+  agents.push(a);
+  a.start();
+  await until(`${user} registered`, 20_000, () => {
+    if (a.registrationState === "registered") return true;
+    return undefined;
+  });
+  return a;
+}
+
+function registeredAs(): string | undefined {
+  const s = unitState();
+  return s.ActiveState === "active" && s.StatusText.includes(`registered as ${PHONE}`)
+    ? s.StatusText
+    : undefined;
+}
+
+await step("deskphone.service started at boot and READY (registered)", async () => {
+  const status = await until("READY and registered", 120_000, registeredAs);
+  const s = unitState();
+  if (status.startsWith("degraded")) throw new StepFailed(`degraded: ${status}`);
+  figure(
+    "READY after boot",
+    `${(s.ActiveEnterTimestampMonotonic / 1e6).toFixed(1)} s (kernel start to READY=1)`,
+  );
+  return `${s.ActiveState}/${s.SubState}, Status "${status}"`;
+});
+figure("boot", sh("systemd-analyze", ["time"]).split("\n")[0]?.trim() ?? "?");
+
+// ---- An emergency call while idle: the ringer on the loopback card, the emergency LED on GPIO25.
+const emergency = DEFAULT_CLASSES.emergency;
+const cadence = CADENCES[emergency?.cadence ?? "emergency"];
+const caller = await agent("2003");
+const ring = new FarEndCapture("ringer_far", 48000);
+let leds: [number, number][] = [];
+await step(
+  "emergency call rings the emergency cadence (ringer loopback, cadence analyser)",
+  async () => {
+    await ring.started();
+    await sleep(300);
+    const sentAt = performance.now();
+    caller.dial("e1", EMERGENCY_NUMBER);
+    await sleep(700);
+    leds = await handset.sample("GPIO25", 2500);
+    await sleep(2500);
+    const x = await ring.stop();
+    const first = ring.firstSound();
+    if (first < 0) throw new StepFailed("the ringer's loopback stayed silent");
+    figure(
+      "ring onset on the loopback card",
+      `${(ring.at(first) - sentAt).toFixed(0)} ms from the INVITE sent to the first sound captured`,
+    );
+    if (!cadence) throw new StepFailed("no emergency cadence in firmware/alerting/cadences.ts");
+    const heard = analyse(x, 48000);
+    const m = matchCadence(heard, cadence);
+    show(
+      `heard: ${heard
+        .slice(0, 12)
+        .map((s) => (s.on ? `${s.ms}ms@${(s.freqs[0] ?? 0).toFixed(0)}` : `-${s.ms}ms`))
+        .join(" ")}`,
+    );
+    if (!m.ok) throw new StepFailed(m.why);
+    return m.why;
+  },
+);
+await step("the emergency LED (GPIO25 on gpio-sim) blinks its pattern", async () => {
+  const want = emergency?.led?.pattern;
+  if (want?.kind !== "blink") throw new StepFailed("the emergency class has no blink pattern");
+  const r = blinkReport(leds);
+  show(`GPIO25: ${r.trace}`);
+  const off = (a: number, b: number) => Math.abs(a - b) > 35;
+  if (r.on.length < 3 || off(r.medianOn, want.onMs) || off(r.medianOff, want.offMs))
+    throw new StepFailed(
+      `on ${r.medianOn} ms / off ${r.medianOff} ms over ${r.on.length} blinks, want ${want.onMs}/${want.offMs}`,
+    );
+  return `on ${r.medianOn} ms / off ${r.medianOff} ms (median of ${r.on.length}), want ${want.onMs}/${want.offMs}`;
+});
+caller.hangUp("e1");
+await sleep(1000);
+
+// ---- The handset: hook switch on GPIO17, keys on the TCA8418: a call to 2002.
+const callee = await agent("2002");
+let answered = "";
+await step("off-hook on gpio-sim and keys on the TCA8418 place a call (2002 gets it)", async () => {
+  const got = new Promise<string>((resolve) => callee.once("incoming", (c) => resolve(c.callId)));
+  const from = new Promise<string>((resolve) => callee.once("incoming", (c) => resolve(c.remote)));
+  handset.hook(true);
+  await sleep(500);
+  await handset.press("2002#");
+  const id = await Promise.race([got, sleep(20_000).then(() => "")]);
+  if (!id) throw new StepFailed("no INVITE reached 2002 within 20 s of the keys");
+  await callee.answer(id);
+  answered = id;
+  return `INVITE from ${await from}, answered`;
+});
+
+// ---- SIGKILL mid-call: systemd restarts it, it registers again, its journal is whole.
+await step(
+  "systemctl kill -s KILL mid-call: restarted, registered again, journal intact",
+  async () => {
+    if (!answered) throw new StepFailed("no call in progress (the step before failed)");
+    await sleep(1000);
+    const before = unitState();
+    const journalBefore = sh("deskphone", ["log", "--json"]).trim().split("\n").filter(Boolean);
+    const killedAt = performance.now();
+    sh("systemctl", ["kill", "-s", "KILL", "deskphone.service"]);
+    const status = await until("restarted and registered", 90_000, () => {
+      const s = unitState();
+      return s.NRestarts > before.NRestarts && s.MainPID !== before.MainPID
+        ? registeredAs()
+        : undefined;
+    });
+    figure(
+      "SIGKILL to registered again",
+      `${((performance.now() - killedAt) / 1000).toFixed(1)} s`,
+    );
+    const after = unitState();
+    const journalAfter = sh("deskphone", ["log", "--json"]).trim().split("\n").filter(Boolean);
+    const kept = journalBefore.every((l, i) => journalAfter[i] === l);
+    if (!kept)
+      throw new StepFailed(
+        `the call journal lost or changed records: ${journalBefore.length} before, ${journalAfter.length} after`,
+      );
+    const pids = journalPids();
+    if (!pids.has(before.MainPID) || !pids.has(after.MainPID))
+      throw new StepFailed(
+        `systemd's journal lacks lines of PID ${before.MainPID} or ${after.MainPID}`,
+      );
+    return `NRestarts ${before.NRestarts}→${after.NRestarts}, PID ${before.MainPID}→${after.MainPID}, "${status}", call journal ${journalBefore.length}→${journalAfter.length} records (all kept)`;
+  },
+);
+handset.hook(false);
+await sleep(1500);
+
+await step("preemption on the exclusive loopback earpiece and microphone: audio both ways", () =>
+  preemption(handset, callee, caller),
+);
+
+const exposure = sh("systemd-analyze", ["security", "deskphone.service", "--no-pager"])
+  .trim()
+  .split("\n")
+  .at(-1);
+figure("systemd-analyze security deskphone", exposure?.replace(/^→\s*/, "") ?? "?");
+for (const a of agents) await a.stop().catch(() => {});
+await handset.close();
+// Failed steps are in their lines; a non-zero exit means the scenario broke off.
+show(`scenario: ${failed()} step(s) failed`);
+process.exit(0);
