@@ -73,17 +73,24 @@ function decodeTable(f: (c: number) => number): Int16Array {
   return t;
 }
 
-const ENCODE = { pcmu: encodeTable(linearToUlaw), pcma: encodeTable(linearToAlaw) };
-const DECODE = { pcmu: decodeTable(ulawToLinear), pcma: decodeTable(alawToLinear) };
-
 export type G711Law = "pcmu" | "pcma";
+
+// Built on a law's first use, not when the module loads: 2 × 65,536 encodings
+// cost tens of milliseconds before a phone's REGISTER could leave, and the
+// native media thread (native/call-media) does not use them at all.
+const ENCODE: Partial<Record<G711Law, Uint8Array>> = {};
+const DECODE: Partial<Record<G711Law, Int16Array>> = {};
+const encoder = (law: G711Law) =>
+  (ENCODE[law] ??= encodeTable(law === "pcmu" ? linearToUlaw : linearToAlaw));
+const decoder = (law: G711Law) =>
+  (DECODE[law] ??= decodeTable(law === "pcmu" ? ulawToLinear : alawToLinear));
 
 export function encodeG711(
   law: G711Law,
   pcm: Int16Array,
   out = new Uint8Array(pcm.length),
 ): Uint8Array {
-  const t = ENCODE[law];
+  const t = encoder(law);
   for (let i = 0; i < pcm.length; i++) out[i] = t[(pcm[i] as number) & 0xffff] as number;
   return out;
 }
@@ -93,7 +100,7 @@ export function decodeG711(
   codes: Uint8Array,
   out = new Int16Array(codes.length),
 ): Int16Array {
-  const t = DECODE[law];
+  const t = decoder(law);
   for (let i = 0; i < codes.length; i++) out[i] = t[codes[i] as number] as number;
   return out;
 }

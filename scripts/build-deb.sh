@@ -21,7 +21,10 @@ cp package.json package-lock.json "$lib/"
 mkdir -p "$lib/bin" && cp bin/deskphone.mjs bin/load-built.mjs "$lib/bin/"
 # The deskphone command only, compiled from the sources as they are now; the
 # npm packages it loads at run time (the rest is inside the bundle).
-runtime_packages=$(node scripts/build.mjs --only deskphone --outdir "$lib/build" --runtime-packages)
+# Node and V8 flags the phone runs with: in /usr/bin/deskphone below, and the same
+# when the build makes its code cache (V8 refuses a cache made under other flags).
+node_flags=""
+runtime_packages=$(node scripts/build.mjs --only deskphone --outdir "$lib/build" --node-flags "$node_flags" --runtime-packages)
 mkdir -p "$lib/scripts" "$lib/native"
 cp scripts/build-native.mjs "$lib/scripts/"
 for d in native/*/; do mkdir -p "$lib/$d" && cp "$d"binding.gyp "$d"*.c "$lib/$d" && { cp "$d"*.h "$lib/$d" 2>/dev/null || true; }; done
@@ -48,9 +51,9 @@ if [ "$arch" = "$(dpkg --print-architecture)" ] || [ -n "${DESKPHONE_CROSS:-}" ]
 else
   echo "build-deb: $arch differs from this machine: the package carries the native sources but not built (see docs/install.md)" >&2
 fi
-cat > "$root/usr/bin/deskphone" <<'SH'
+cat > "$root/usr/bin/deskphone" <<SH
 #!/bin/sh
-exec /usr/bin/node /usr/lib/deskphone/bin/deskphone.mjs "$@"
+exec /usr/bin/node $node_flags /usr/lib/deskphone/bin/deskphone.mjs "\$@"
 SH
 chmod 755 "$root/usr/bin/deskphone"
 cp systemd/deskphone.service "$root/lib/systemd/system/"

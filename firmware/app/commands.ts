@@ -6,7 +6,7 @@ import { systemClock } from "../../hal/contracts.ts";
 import { LedAnimator } from "../../hal/led-animator.ts";
 import { MockHandset } from "../../hal/mock.ts";
 import { CADENCES, type Cadence } from "../alerting/cadences.ts";
-import { type BenchServer, startBenchServer } from "./bench-server.ts";
+import type { BenchServer } from "./bench-server.ts";
 import { buildHandset, type HandsetDeps } from "./build-handset.ts";
 import { type BuiltPhone, buildPhone, type Handset, type Log } from "./build-phone.ts";
 import type { CliIO } from "./classify-alert.ts";
@@ -120,6 +120,8 @@ export async function startPhone(c: PhoneConfig, o: StartOptions): Promise<Runni
       listen.slice(0, listen.lastIndexOf(":")),
       Number(listen.slice(listen.lastIndexOf(":") + 1)),
     ];
+    // Loaded for bench mode only: `run` does not carry the page and its server.
+    const { startBenchServer } = await import("./bench-server.ts");
     server = await startBenchServer(
       [
         {

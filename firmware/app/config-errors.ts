@@ -17,28 +17,23 @@
  * "expected a number from 30 to 86400", "expected one of …", "unknown setting
  * (known: …)".
  */
-import type { ErrorObject, SchemaObject, ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import type { ErrorObject, SchemaObject } from "ajv";
 import type { ConfigError } from "../alerting/alert-config.ts";
+import { validatorFor } from "./config-validators.ts";
 
 export type { ConfigError };
 
 type Node = SchemaObject & { "x-reason"?: string | Record<string, string>; "x-missing"?: string };
 
-const ajv = new Ajv2020({
-  allErrors: true,
-  useDefaults: true,
-  allowUnionTypes: true,
-  strict: true,
-  strictRequired: false, // a rule's anyOf names properties defined beside it
-});
-ajv.addKeyword({ keyword: "x-reason", schemaType: ["string", "object"] });
-ajv.addKeyword({ keyword: "x-missing", schemaType: "string" });
-
-/** A validator for `schema`: fills in defaults in place and returns the problems, none if valid. */
+/**
+ * A validator for `schema` (one of config-validators.ts's SCHEMAS): fills in
+ * defaults in place and returns the problems, none if valid.
+ */
 export function schemaValidator(schema: SchemaObject): (doc: unknown) => ConfigError[] {
-  const validate: ValidateFunction = ajv.compile(schema);
-  return (doc) => (validate(doc) ? [] : configErrors(schema, validate.errors ?? []));
+  return (doc) => {
+    const validate = validatorFor(schema);
+    return validate(doc) ? [] : configErrors(schema, validate.errors ?? []);
+  };
 }
 
 /** ajv's errors as path-and-reason lines, one per setting and reason, in the order found. */

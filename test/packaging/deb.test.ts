@@ -56,5 +56,5 @@ describe("the .deb", () => {
     expect(
       r.stderr.split("\n").filter((l) => l.includes(": ") && !l.includes("passwordFile")),
     ).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });

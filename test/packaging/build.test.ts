@@ -1,0 +1,79 @@
+/**
+ * build/ (scripts/build.mjs, docs/build.md) as bin/deskphone.mjs runs it: the
+ * config's validators compiled at build time answer as ajv does from source,
+ * no schema compiler is carried, and V8 takes the code cache made beside the
+ * commands. vitest's globalSetup has just built it from these sources.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import Module from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import vm from "node:vm";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../firmware/app/cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "deskphone-build-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The commands bundle build/deskphone.mjs loads now. */
+function commandsBundle(): string {
+  const m = /deskphone-commands-[0-9a-f]+\.cjs/.exec(readFileSync("build/deskphone.mjs", "utf8"));
+  if (!m) throw new Error("build/deskphone.mjs names no commands bundle");
+  return join("build", m[0]);
+}
+
+const CONFIGS: Record<string, string> = {
+  valid: 'account: { user: "2001" }\nexchange: { url: "ws://127.0.0.1:5066" }\n',
+  wrong: [
+    "account: { user: 2001, passwordFile: 3 }",
+    'exchange: { url: "http://x", registerExpires: 5 }',
+    "audio: { ringer: { device: hw, rate: 44100 }, earpiece: 5 }",
+    "hal: { backend: foo }",
+    "alerting: { classes: { x: { cadence: nope, led: { name: y } } }, rules: [{ class: z }] }",
+    "journal: { path: [] }",
+    "bogus: 1",
+  ].join("\n"),
+  alertingOnly: "account: { user: a }\nexchange: { url: wss://x }\nalerting: { country: mars }\n",
+};
+
+describe("the build", () => {
+  it.each(Object.keys(CONFIGS))(
+    "checks a config (%s) with the validators compiled at build time as ajv does from source",
+    async (name) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, CONFIGS[name] as string);
+      let fromSource = "";
+      const code = await main(["check-config", "--config", file], {
+        out: (s) => {
+          fromSource += s;
+        },
+        err: (s) => {
+          fromSource += s;
+        },
+      });
+      const built = spawnSync(
+        process.execPath,
+        ["bin/deskphone.mjs", "check-config", "--config", file],
+        { encoding: "utf8" },
+      );
+      expect(built.stdout + built.stderr).toBe(fromSource);
+      expect(built.status).toBe(code);
+    },
+  );
+
+  it("carries no schema compiler: the phone does not compile its schemas when it starts", () => {
+    const bundle = readFileSync(commandsBundle(), "utf8");
+    expect(bundle).toContain("// node_modules/yaml/"); // the markers are there to find
+    expect(bundle).not.toMatch(/^\/\/ node_modules\/ajv\/dist\/compile\//m);
+  });
+
+  it("makes a code cache V8 takes", () => {
+    const file = join(process.cwd(), commandsBundle());
+    const script = new vm.Script(Module.wrap(readFileSync(file, "utf8")), {
+      filename: file,
+      cachedData: readFileSync(`${file}.cache`),
+    });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+});
