@@ -41,7 +41,20 @@ export interface Row {
 /** What a part returns. */
 export interface PartResult {
   rows: Row[];
+  /** References for rows another part gives (baresip beside our memory figures). */
+  refs?: { row: string; ref: NonNullable<Row["ref"]> }[];
   notes?: string[];
+}
+
+/** Each reference put beside the row it names (one without such a row is dropped). */
+export function attachRefs(
+  rows: readonly Row[],
+  refs: readonly NonNullable<PartResult["refs"]>[number][],
+): Row[] {
+  return rows.map((r) => {
+    const x = refs.find((f) => f.row === r.id);
+    return x && !r.ref ? { ...r, ref: x.ref } : r;
+  });
 }
 
 export const isSpread = (m: Measured | undefined): m is Spread =>
@@ -157,8 +170,13 @@ export function toPartResult(value: unknown, part: string): PartResult {
       : undefined;
   if (!rows?.every(isRow))
     throw new Error(`${part} returned no rows (${JSON.stringify(value)?.slice(0, 200)})`);
-  const notes = (value as PartResult).notes;
-  return { rows, ...(Array.isArray(notes) && { notes: notes.map(String) }) };
+  const { notes, refs } = value as PartResult;
+  return {
+    rows,
+    ...(Array.isArray(refs) &&
+      refs.every((f) => typeof f?.row === "string" && isMeasured(f.ref?.value)) && { refs }),
+    ...(Array.isArray(notes) && { notes: notes.map(String) }),
+  };
 }
 
 function isRow(r: unknown): r is Row {

@@ -16,6 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { parseArgs } from "node:util";
 import {
+  attachRefs,
   benchFailed,
   formatConfigs,
   formatTable,
@@ -144,7 +145,10 @@ for (const part of parts) {
   });
   done.push({ part, outcome, rows: partRows(part.rows, outcome) });
 }
-const rows = done.flatMap((d) => d.rows);
+const rows = attachRefs(
+  done.flatMap((d) => d.rows),
+  done.flatMap((d) => ("refs" in d.outcome ? (d.outcome.refs ?? []) : [])),
+);
 const notes = done.flatMap((d) => ("notes" in d.outcome ? (d.outcome.notes ?? []) : []));
 header.push(
   `load average at the end: ${loadavg()

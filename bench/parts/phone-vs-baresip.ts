@@ -20,12 +20,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
+import {
+  freePort,
+  type LabExchange,
+  startLabExchange,
+} from "../../server/kamailio/lab-exchange.ts";
 import { alsaLab } from "../../test/support/alsa-lab.ts";
 import { startBench } from "../../test/support/bench-process.ts";
 import { call } from "../../test/support/lab-phones.ts";
 import { runSipp } from "../../test/support/sipp.ts";
-import { cancelScenario } from "../../test/support/sipp-scenarios.ts";
+import { callScenario, cancelScenario } from "../../test/support/sipp-scenarios.ts";
 import { type PartResult, type Row, spread } from "../bench-table.ts";
 import {
   type Capture,
@@ -44,6 +48,8 @@ export interface PhoneVsBaresipOptions {
   rounds?: number;
   /** INVITEs to each start (default 4, quick 2). */
   invites?: number;
+  /** Calls to baresip before its RSS "after many calls" (default 1,000, quick 50). */
+  calls?: number;
   log?: (s: string) => void;
 }
 
@@ -231,7 +237,9 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
   const log = o.log ?? ((s: string) => console.error(s));
   const rounds = o.rounds ?? (o.quick ? 2 : 5);
   const invites = o.invites ?? (o.quick ? 2 : 4);
-  const ex = await startLabExchange();
+  const calls = o.calls ?? (o.quick ? 50 : 1000);
+  // sipp's many calls to baresip come from one source: above the exchange's per-source limit.
+  const ex = await startLabExchange({ floodLimit: { requests: 10_000, unitS: 2 } });
   const lab = alsaLab();
   const dir = mkdtempSync(join(tmpdir(), "deskphone-bench-vs-"));
   const cap = await startCapture({ udp: ex.udpPort, ws: ex.wsPort });
@@ -243,6 +251,7 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
         start: [] as number[],
         first: [] as number[],
         call: [] as number[],
+        after: [] as number[],
         i180: [] as number[],
         rss: [] as number[],
         errors: [] as string[],
@@ -298,6 +307,15 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
         if (r.code !== 0)
           throw new Error(`the call to ${c.name} failed (sipp ${r.code}): ${r.errors}`);
         log(`  ${c.name} ${user}: RSS in a call ${f.call.at(-1)?.toFixed(1)} MB`);
+        // baresip over as many calls as our memory part makes (ours: bench/memory.ts).
+        if (c.name === "baresip") {
+          await manyCalls(ex, user, calls);
+          await sleep(2000);
+          f.after.push(rssMb(p.pid));
+          log(
+            `  ${c.name} ${user}: RSS after ${calls} more calls ${f.after.at(-1)?.toFixed(1)} MB`,
+          );
+        }
       } catch (e) {
         f.callError = (e as Error).message;
         log(`  ${c.name} ${user}: ${(e as Error).message}\n${p?.output().slice(-1500) ?? ""}`);
@@ -311,10 +329,10 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
     lab.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
-  const of = (name: string, k: "start" | "first" | "i180" | "rss" | "call") => {
+  const of = (name: string, k: "start" | "first" | "i180" | "rss" | "call" | "after") => {
     const f = figures.get(name);
     const s = spread(f?.[k] ?? []);
-    const why = k === "call" ? f?.callError : f?.errors[0];
+    const why = k === "call" || k === "after" ? f?.callError : f?.errors[0];
     return "notMeasured" in s && why ? { notMeasured: why } : s;
   };
   const how = `${rounds} starts of each, interleaved, through one lab Kamailio; tcpdump on lo`;
@@ -367,5 +385,46 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
         "one call each from sipp (PCMU, RTP to sipp), VmRSS 2 s after the answer; ours: `deskphone bench` (the same firmware and configuration as `run`, plus the bench API that lifts its handset), call media on its thread on lab ALSA file devices; baresip: answermode=auto, alsa null devices",
     },
   ];
-  return { rows };
+  return {
+    rows,
+    refs: [
+      {
+        row: "rss-after-calls",
+        ref: {
+          name: `baresip after ${calls} calls (sipp, answered, 20 ms each)`,
+          value: of("baresip", "after"),
+        },
+      },
+    ],
+  };
+}
+
+/** `calls` answered calls to `user`, one at a time, from one sipp (-m, -l 1). */
+async function manyCalls(ex: LabExchange, user: string, calls: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "deskphone-bench-calls-"));
+  try {
+    const sf = join(dir, "calls.xml");
+    writeFileSync(sf, callScenario({ from: "3003", to: user, talkMs: 20 }));
+    const port = await freePort("udp");
+    const child = spawn(
+      "sipp",
+      [
+        `${ex.host}:${ex.udpPort}`,
+        ...["-sf", sf, "-i", ex.host, "-p", String(port), "-mp", String(await freePort("udp"))],
+        ...["-m", String(calls), "-l", "1", "-r", "50", "-timeout", `${60 + calls}s`],
+        ...["-timeout_error", "-nostdin", "-aa", "-trace_err", "-error_file", join(dir, "err.log")],
+      ],
+      { stdio: "ignore" },
+    );
+    const code = await new Promise<number | null>((r) => child.once("exit", r));
+    if (code !== 0) {
+      let err = "";
+      try {
+        err = readFileSync(join(dir, "err.log"), "utf8").slice(-500);
+      } catch {}
+      throw new Error(`sipp's ${calls} calls to ${user} exited ${code}: ${err}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

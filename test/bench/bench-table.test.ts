@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  attachRefs,
   benchFailed,
   formatConfigs,
   formatTable,
@@ -142,6 +143,19 @@ describe("parts", () => {
     );
     expect(back.rows[0]?.ours).toMatchObject({ median: 3, min: Number.NaN });
     expect(() => toPartResult({ idle: 3 }, "bench/memory.ts")).toThrow(/returned no rows/);
+  });
+  it("puts a reference another part measured beside the row it names", () => {
+    const ref = { name: "baresip after 1000 calls", value: s([8]) };
+    const rows = attachRefs(
+      [row({ id: "rss-after-calls", ours: s([60]) }), row({ id: "y" })],
+      [
+        { row: "rss-after-calls", ref },
+        { row: "gone", ref },
+      ],
+    );
+    expect(rows[0]?.ref).toEqual(ref);
+    expect(ratio(rows[0] as Row)).toBe(7.5);
+    expect(rows[1]?.ref).toBeUndefined();
   });
   it("names modules of its own that exist, and unique row ids", () => {
     for (const p of PARTS.filter((x) => x.module.startsWith("bench/parts/") || x.fn === "run"))
