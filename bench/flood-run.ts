@@ -25,7 +25,19 @@ export interface FloodOptions {
   phoneNodeOptions?: string;
   /** Node's own flags for the phone process, and more of its environment (bench/memory.ts). */
   nodeArgs?: readonly string[];
+  /** Default: the systemd unit's Environment= (unitEnvironment). */
   env?: Record<string, string>;
+}
+
+/** The `Environment=` lines of systemd/deskphone.service: the phone's environment in production. */
+export function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(new URL("../systemd/deskphone.service", import.meta.url), "utf8");
+  return Object.fromEntries(
+    [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [
+      m[1] as string,
+      m[2] as string,
+    ]),
+  );
 }
 
 export interface FloodResult {
@@ -80,7 +92,11 @@ export async function runFlood(o: FloodOptions): Promise<FloodResult> {
       audio: { ringer: { device: "ringer", rate: 8000 }, earpiece: "earpiece", microphone: "mic" },
       journal: { path: join(dir, "journal.jsonl") },
     },
-    { ...lab.env, ...o.env, ...(o.phoneNodeOptions && { NODE_OPTIONS: o.phoneNodeOptions }) },
+    {
+      ...lab.env,
+      ...(o.env ?? unitEnvironment()),
+      ...(o.phoneNodeOptions && { NODE_OPTIONS: o.phoneNodeOptions }),
+    },
     o.nodeArgs,
   ).catch(async (e) => {
     await ex.stop();

@@ -17,6 +17,8 @@
  * costs. With `--flood`, the flood of bench/flood-run.ts and RSS 60 s after.
  * Prints; asserts nothing.
  *
+ * The phone runs with the systemd unit's Environment= (MALLOC_ARENA_MAX=2) unless --env is given.
+ *
  *   npx tsx bench/memory.ts                 (MEMORY_CALLS=1000; --flood adds the flood)
  *   npx tsx bench/memory.ts --node-args="--max-semi-space-size=1" --env=MALLOC_ARENA_MAX=2
  *   npx tsx bench/memory.ts --candidates [--only=1,7]  (each V8/glibc candidate, MEMORY_CALLS calls each)
@@ -30,7 +32,7 @@ import { PhoneAgent } from "../sip/phone-agent.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
 import { startBench } from "../test/support/bench-process.ts";
 import { createTestCa } from "../test/support/test-ca.ts";
-import { runFlood } from "./flood-run.ts";
+import { runFlood, unitEnvironment } from "./flood-run.ts";
 
 export interface MemorySample {
   rssMb: number;
@@ -52,6 +54,8 @@ export interface MemoryFigures {
   /** Dial → the phone ringing, as the caller sees it through the bench API's events (ms). */
   ringMedianMs: number;
   ringP90Ms: number;
+  /** The phone's "memory: settled …" log lines (firmware/app/memory-settle.ts). */
+  settles: string[];
 }
 
 export interface MemoryRunOptions {
@@ -212,6 +216,11 @@ export async function measureCalls(o: MemoryRunOptions): Promise<MemoryFigures> 
       cpuMsPerCall,
       ringMedianMs: s[s.length >> 1] ?? Number.NaN,
       ringP90Ms: s[Math.floor(s.length * 0.9)] ?? Number.NaN,
+      settles: phone
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("memory: settled"))
+        .map((l) => l.trim()),
     };
   } finally {
     for (const stop of stops) await Promise.resolve(stop()).catch(() => {});
@@ -265,9 +274,11 @@ async function main(): Promise<void> {
   });
   const calls = Number(process.env.MEMORY_CALLS ?? 1000);
   const nodeArgs = values["node-args"]?.split(" ").filter(Boolean) ?? [];
-  const env = Object.fromEntries(
-    (values.env ?? []).map((e) => e.split("=", 2) as [string, string]),
+  const given = Object.fromEntries(
+    (values.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
   );
+  // The phone as the systemd unit starts it, unless told otherwise.
+  const env = values.env ? given : unitEnvironment();
   if (values.candidates) {
     console.log(HEAD(calls));
     const only = values.only?.split(",").map(Number);
@@ -283,6 +294,7 @@ async function main(): Promise<void> {
   console.log(HEAD(calls));
   console.log(line(name || "as started by bin/deskphone.mjs", r));
   console.log(`RSS by call: ${r.curve.map((c) => `${c.call}:${f0(c.rssMb)}`).join(" ")}`);
+  for (const l of r.settles) console.log(`phone: ${l}`);
   if (values.flood) {
     const f = await runFlood({
       sources: 16,
