@@ -109,7 +109,16 @@ const roomLines = (f: typeof focus, room: string) =>
     .out()
     .split("\n")
     .filter((l) => l.includes(`room ${room}:`));
-const lastRoom = (f: typeof focus) => [...f.out().matchAll(/room (\S+): emergency/g)].at(-1)?.[1];
+/** The rooms opened for `number` so far, by id. */
+const roomsFor = (number: string) =>
+  [...focus.out().matchAll(new RegExp(`room (\\S+): emergency ${number},`, "g"))].map(
+    (m) => m[1] ?? "",
+  );
+/** The id of the room opened for `number` after `before` of them (its log line may be on its way). */
+async function newRoom(number: string, before: number): Promise<string> {
+  await until(`a new room for ${number}`, () => roomsFor(number).length > before);
+  return roomsFor(number)[before] ?? "";
+}
 
 beforeAll(async () => {
   ex = await startLabExchange();
@@ -156,8 +165,9 @@ describe("the conference focus's rooms (real Kamailio, the focus as a process)",
   }, 40_000);
 
   it("bound users that never answer are given up after the attempts; then the room ends and the caller gets BYE", async () => {
+    const before = roomsFor("121").length;
     const caller = await dial("121", "3102");
-    const room = lastRoom(focus) ?? "";
+    const room = await newRoom("121", before);
     await until("the room ended", () => roomLines(focus, room).some((l) => /ended/.test(l)), 8000);
     const lines = roomLines(focus, room);
     expect(lines.filter((l) => /2201 given up: refused \(480\) 3 times/.test(l))).toHaveLength(1);
@@ -192,9 +202,10 @@ describe("the conference focus's rooms (real Kamailio, the focus as a process)",
   it("a focus stopped mid-room ends it loudly (BYE to all); a focus started again takes the next call", async () => {
     const p2101 = await party("2101");
     const p2102 = await party("2102");
+    const before = roomsFor("120").length;
     const caller = await dial("120", "3104");
+    const room = await newRoom("120", before);
     await until("both joined", () => {
-      const room = lastRoom(focus) ?? "";
       const lines = roomLines(focus, room).join("\n");
       return /2101 joined/.test(lines) && /2102 joined/.test(lines);
     });
@@ -220,7 +231,9 @@ describe("the conference focus's rooms (real Kamailio, the focus as a process)",
         headers: ["X-Deskphone-Emergency: 120", "X-Deskphone-Bound: 2101,2102"],
       });
       expect(direct.answer?.code).toBe(403);
-      expect(focus.out()).toMatch(/INVITE from "3901" refused: needs one X-Deskphone-Emergency/);
+      await until("the refusal logged", () =>
+        /INVITE from "3901" refused: needs one X-Deskphone-Emergency/.test(focus.out()),
+      );
       // A forged focus request to a bound phone: not from the focus's connection, so unmarked.
       const p = await party("2401");
       const forged = await raw.invite("2401", { headers: ["X-Deskphone-Emergency: 120"] });
