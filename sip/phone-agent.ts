@@ -23,6 +23,7 @@ import { RegistrationKeeper, type RegistrationState } from "./registration.ts";
 import { RtpDescriptionHandler, type RtpMediaOptions } from "./rtp-description-handler.ts";
 import { DEFAULT_SESSION_EXPIRES_S, MIN_SE_FLOOR_S } from "./session-timer.ts";
 import { makeUserAgent, type UserAgentSettings } from "./user-agent.ts";
+import { warmUpIncoming } from "./warm-up.ts";
 
 export type { EndCause, IncomingCall } from "./calls.ts";
 
@@ -37,6 +38,8 @@ export interface PhoneAgentOptions extends UserAgentSettings {
   /** Our Min-SE: the shortest session interval we accept (default 90 s, RFC 4028 §5; lower only in tests). */
   minSessionExpiresS?: number;
   log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  /** Parse a made-up INVITE a few dozen times once registered (default true; warm-up.ts). */
+  warmUp?: boolean;
 }
 
 export class PhoneAgent extends EventEmitter<AgentEvents> {
@@ -89,6 +92,15 @@ export class PhoneAgent extends EventEmitter<AgentEvents> {
       ...(o.registerExpires && { expires: o.registerExpires }),
     });
     this.registration.on("state", (s, why) => this.emit("registration", s, why));
+    // The first call after start should not meet a cold parser (warm-up.ts).
+    if (o.warmUp !== false) {
+      const warm = (s: RegistrationState) => {
+        if (s !== "registered") return;
+        this.registration.off("state", warm);
+        void warmUpIncoming();
+      };
+      this.registration.on("state", warm);
+    }
   }
 
   get registrationState(): RegistrationState {
