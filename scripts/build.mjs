@@ -158,6 +158,9 @@ export function commandModules() {
   } catch {}
   // A cache V8 refuses (another Node, other V8 flags) is not used: the code is compiled as it runs.
   const script = new vm.Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
+  if (cachedData && script.cachedDataRejected && process.env.DESKPHONE_DEBUG) {
+    process.stderr.write("<7>deskphone: V8 refused the code cache (another Node or other V8 flags than the build's): compiling as it runs (docs/build.md)\\n");
+  }
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   if (process.env.DESKPHONE_WRITE_CODE_CACHE === cacheFile) {

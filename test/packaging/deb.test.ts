@@ -20,6 +20,10 @@ describe("the .deb", () => {
     ]) {
       expect(contents).toContain(f);
     }
+    // The commands' bundle with the code cache made for it (docs/build.md).
+    expect(contents).toMatch(
+      /\/usr\/lib\/deskphone\/build\/deskphone-commands-[0-9a-f]+\.cjs\.cache\n/,
+    );
     // Compiled JavaScript only: no TypeScript source, no loader or compiler.
     const files = contents.split("\n").map((l) => l.split(/\s+/).pop() ?? "");
     expect(files.filter((f) => /\.[cm]?ts$/.test(f))).toEqual([]);
