@@ -14,6 +14,7 @@ import { RtpSession } from "../../audio/rtp-session.ts";
 import { DEFAULT_EMERGENCY_ALERT_INFO } from "../../server/emergency-table.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { type IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
+import { frequenciesIn } from "../support/tone-analyser.ts";
 import { RawSipCaller } from "./raw-sip-caller.ts";
 
 let ex: LabExchange;
@@ -78,9 +79,18 @@ async function party(user: string, answer = true) {
   const incoming: IncomingCall[] = [];
   const ended: string[] = [];
   const media = new Map<string, CallMedia>();
+  /** What this party heard, 20 ms at a time, on every call. */
+  const heard: Int16Array[] = [];
   agent.on("media", (id, m) => {
     media.set(id, m);
-    if (m instanceof RtpSession) m.startSending(SILENCE);
+    if (!(m instanceof RtpSession)) return;
+    m.startSending(SILENCE);
+    const timer = setInterval(() => {
+      const f = new Int16Array(160);
+      m.read(f);
+      heard.push(f);
+    }, 20);
+    void m.closed.then(() => clearInterval(timer));
   });
   agent.on("incoming", (c) => {
     incoming.push(c);
@@ -92,7 +102,7 @@ async function party(user: string, answer = true) {
   );
   agent.start();
   await registered;
-  return { agent, incoming, ended, media };
+  return { agent, incoming, ended, media, heard };
 }
 
 /** The caller dials `number` and waits for the focus's answer. */
@@ -174,6 +184,9 @@ describe("the conference focus's rooms (real Kamailio, the focus as a process)",
     expect(lines.filter((l) => /2202 given up: refused \(480\) 3 times/.test(l))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/ended \(no bound user is left\)/);
     await until("the caller hung up on", () => caller.ended.includes("c bye"), 3000);
+    // Alone in the room, the caller heard the waiting tone (425 Hz, its first second on).
+    const first = Int16Array.from(caller.heard.slice(0, 50).flatMap((f) => [...f]));
+    expect(frequenciesIn(first, 0, first.length, 8000).map(Math.round)).toEqual([425]);
   }, 20_000);
 
   it("a caller whose media stops (no BYE) is gone within the media timeout: the room ends and the phones are hung up on", async () => {
