@@ -238,6 +238,7 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
   const rounds = o.rounds ?? (o.quick ? 2 : 5);
   const invites = o.invites ?? (o.quick ? 2 : 4);
   const calls = o.calls ?? (o.quick ? 50 : 1000);
+  let someFailed = false;
   // sipp's many calls to baresip come from one source: above the exchange's per-source limit.
   const ex = await startLabExchange({ floodLimit: { requests: 10_000, unitS: 2 } });
   const lab = alsaLab();
@@ -309,7 +310,7 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
         log(`  ${c.name} ${user}: RSS in a call ${f.call.at(-1)?.toFixed(1)} MB`);
         // baresip over as many calls as our memory part makes (ours: bench/memory.ts).
         if (c.name === "baresip") {
-          await manyCalls(ex, user, calls);
+          if (!(await manyCalls(ex, user, calls))) someFailed = true;
           await sleep(2000);
           f.after.push(rssMb(p.pid));
           log(
@@ -391,7 +392,7 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
       {
         row: "rss-after-calls",
         ref: {
-          name: `baresip after ${calls} calls (sipp, answered, 20 ms each)`,
+          name: `baresip after ${calls} calls (sipp, answered, 20 ms each${someFailed ? "; sipp saw some fail" : ""})`,
           value: of("baresip", "after"),
         },
       },
@@ -400,7 +401,7 @@ export async function run(o: PhoneVsBaresipOptions = {}): Promise<PartResult> {
 }
 
 /** `calls` answered calls to `user`, one at a time, from one sipp (-m, -l 1). */
-async function manyCalls(ex: LabExchange, user: string, calls: number): Promise<void> {
+async function manyCalls(ex: LabExchange, user: string, calls: number): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), "deskphone-bench-calls-"));
   try {
     const sf = join(dir, "calls.xml");
@@ -417,13 +418,16 @@ async function manyCalls(ex: LabExchange, user: string, calls: number): Promise<
       { stdio: "ignore" },
     );
     const code = await new Promise<number | null>((r) => child.once("exit", r));
-    if (code !== 0) {
+    // 1: some call did not follow the scenario (a retransmission on a loaded machine); the
+    // others were made, which is what the RSS after them is about. Anything else: no figure.
+    if (code !== 0 && code !== 1) {
       let err = "";
       try {
         err = readFileSync(join(dir, "err.log"), "utf8").slice(-500);
       } catch {}
       throw new Error(`sipp's ${calls} calls to ${user} exited ${code}: ${err}`);
     }
+    return code === 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
