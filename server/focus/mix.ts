@@ -44,9 +44,8 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * One 20 ms clock for every room of the process: one wake-up a frame however
- * many rooms are open (a wake-up of Node's event loop costs about as much as
- * mixing a room of four; docs/benchmarks.md, "Focus"). Late by more than
- * 5 frames (a stall), it skips rather than bursts.
+ * many rooms are open, every room mixed in the same turn. Late by more than
+ * 5 frames (a stall), it skips rather than bursts, and counts what it skipped.
  */
 export class MixClock {
   private readonly rooms = new Set<{ tick(): void }>();
