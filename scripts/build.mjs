@@ -297,8 +297,10 @@ export async function build({
     writeAtomically(join(outdir, `${name}.mjs`), r.outputFiles[0].contents, written);
   }
   if (commands && !existsSync(join(outdir, commands.cache))) {
-    // The code cache: what check-config and classify-alert run (YAML, the
-    // validators, the commands, the alerting rules) compiled.
+    // The code cache: what check-config, classify-alert and a sip-probe whose
+    // exchange refuses the connection (loopback port 9) run — YAML, the
+    // validators, the commands, the alerting rules, the SIP agent built and
+    // its REGISTER attempted — compiled.
     const cacheFile = join(outdir, commands.cache);
     const r = spawnSync(
       process.execPath,
@@ -309,7 +311,8 @@ export async function build({
         `const { main } = await import(${JSON.stringify(pathToFileURL(join(outdir, "deskphone.mjs")).href)});
          const io = { out() {}, err() {} };
          await main(["check-config", "--config", process.argv[1]], io);
-         await main(["classify-alert", "--alert-info", "<urn:alert:service:emergency>", "--priority", "emergency"], io);`,
+         await main(["classify-alert", "--alert-info", "<urn:alert:service:emergency>", "--priority", "emergency"], io);
+         await main(["sip-probe", "--server", "ws://127.0.0.1:9", "--user", "2001", "--seconds", "0.2"], io);`,
         join(root, "packaging", "config.example.yaml"),
       ],
       { env: { ...process.env, DESKPHONE_WRITE_CODE_CACHE: cacheFile }, encoding: "utf8" },
