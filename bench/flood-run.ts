@@ -23,10 +23,16 @@ export interface FloodOptions {
   afterS: number;
   /** NODE_OPTIONS for the phone process. */
   phoneNodeOptions?: string;
-  /** Node's own flags for the phone process, and more of its environment (bench/memory.ts). */
+  /** Node's own flags for the phone process (default: productionNodeFlags). */
   nodeArgs?: readonly string[];
   /** Default: the systemd unit's Environment= (unitEnvironment). */
   env?: Record<string, string>;
+}
+
+/** Node's flags for the phone in production: `node_flags` of scripts/build-deb.sh (/usr/bin/deskphone). */
+export function productionNodeFlags(): string[] {
+  const script = readFileSync(new URL("../scripts/build-deb.sh", import.meta.url), "utf8");
+  return (/^node_flags="(.*)"$/m.exec(script)?.[1] ?? "").split(" ").filter(Boolean);
 }
 
 /** The `Environment=` lines of systemd/deskphone.service: the phone's environment in production. */
@@ -97,7 +103,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodResult> {
       ...(o.env ?? unitEnvironment()),
       ...(o.phoneNodeOptions && { NODE_OPTIONS: o.phoneNodeOptions }),
     },
-    o.nodeArgs,
+    o.nodeArgs ?? productionNodeFlags(),
   ).catch(async (e) => {
     await ex.stop();
     lab.cleanup();

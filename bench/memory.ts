@@ -17,7 +17,8 @@
  * costs. With `--flood`, the flood of bench/flood-run.ts and RSS 60 s after.
  * Prints; asserts nothing.
  *
- * The phone runs with the systemd unit's Environment= (MALLOC_ARENA_MAX=2) unless --env is given.
+ * The phone runs as in production — Node's flags of /usr/bin/deskphone (scripts/build-deb.sh)
+ * and the systemd unit's Environment= — unless --node-args or --env is given.
  *
  *   npx tsx bench/memory.ts                 (MEMORY_CALLS=1000; --flood adds the flood)
  *   npx tsx bench/memory.ts --node-args="--max-semi-space-size=1" --env=MALLOC_ARENA_MAX=2
@@ -32,7 +33,7 @@ import { PhoneAgent } from "../sip/phone-agent.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
 import { startBench } from "../test/support/bench-process.ts";
 import { createTestCa } from "../test/support/test-ca.ts";
-import { runFlood, unitEnvironment } from "./flood-run.ts";
+import { productionNodeFlags, runFlood, unitEnvironment } from "./flood-run.ts";
 
 export interface MemorySample {
   rssMb: number;
@@ -60,8 +61,9 @@ export interface MemoryFigures {
 
 export interface MemoryRunOptions {
   calls: number;
-  /** Node's flags for the phone process. */
+  /** Node's flags for the phone process (default: production's, productionNodeFlags). */
   nodeArgs?: readonly string[];
+  /** Default: the systemd unit's Environment= (unitEnvironment). */
   env?: Record<string, string>;
 }
 
@@ -151,8 +153,8 @@ export async function measureCalls(o: MemoryRunOptions): Promise<MemoryFigures> 
         },
         journal: { path: join(dir, "journal.jsonl") },
       },
-      { ...lab.env, ...o.env },
-      o.nodeArgs,
+      { ...lab.env, ...(o.env ?? unitEnvironment()) },
+      o.nodeArgs ?? productionNodeFlags(),
     );
     stops.unshift(() => phone.kill());
     const caller = new PhoneAgent({
@@ -273,7 +275,7 @@ async function main(): Promise<void> {
     },
   });
   const calls = Number(process.env.MEMORY_CALLS ?? 1000);
-  const nodeArgs = values["node-args"]?.split(" ").filter(Boolean) ?? [];
+  const nodeArgs = values["node-args"]?.split(" ").filter(Boolean) ?? productionNodeFlags();
   const given = Object.fromEntries(
     (values.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
   );
@@ -284,7 +286,7 @@ async function main(): Promise<void> {
     const only = values.only?.split(",").map(Number);
     for (const [i, c] of CANDIDATES.entries()) {
       if (only && !only.includes(i + 1)) continue;
-      const r = await measureCalls({ calls, nodeArgs: c.nodeArgs, ...(c.env && { env: c.env }) });
+      const r = await measureCalls({ calls, nodeArgs: c.nodeArgs, env: c.env ?? {} });
       console.log(line(c.name, r));
     }
     return;
@@ -292,7 +294,7 @@ async function main(): Promise<void> {
   const name = [...nodeArgs, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(" ");
   const r = await measureCalls({ calls, nodeArgs, env });
   console.log(HEAD(calls));
-  console.log(line(name || "as started by bin/deskphone.mjs", r));
+  console.log(line(name || "no flags", r));
   console.log(`RSS by call: ${r.curve.map((c) => `${c.call}:${f0(c.rssMb)}`).join(" ")}`);
   for (const l of r.settles) console.log(`phone: ${l}`);
   if (values.flood) {
