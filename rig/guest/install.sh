@@ -41,3 +41,4 @@ hal_suite() {
   [ $rc -eq 0 ] && ! grep -E 'Tests .*(skipped|todo)' /tmp/hal.txt && grep 'Tests ' /tmp/hal.txt
 }
 step "HAL contract suite on gpio-sim and i2c-stub (test/hal/kernel-sim.test.ts)" hal_suite
+journalctl -b --no-pager -o short-monotonic > /dev/ttyS2 2>&1

@@ -18,4 +18,4 @@ cp "$deb" "$stage/debs/"
   package.json tsconfig.json vitest.config.ts audio bin firmware hal native rig server sip test node_modules) \
   | tar -xf - -C "$stage/repo"
 size_mb=$(( $(du -sm "$stage" | cut -f1) * 5 / 4 + 64 ))
-mkfs.ext4 -q -F -L rigrun -d "$stage" "$img" "${size_mb}M"
+mkfs.ext4 -q -F -L rigrun -d "$stage" "$img" "${size_mb}M" >/dev/null

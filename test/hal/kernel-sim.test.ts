@@ -150,15 +150,17 @@ describe.skipIf(!stubBus)(
 
     it("Keypad (TCA8418): one keyDown and one keyUp a press, in order", async () => {
       bus = await openI2cBus(Number(stubBus));
-      const keypad = new Tca8418Keypad(bus, systemClock);
+      // The chip's part is played from this same process between the driver's polls: a
+      // 200 ms poll leaves it room on a loaded emulated machine (at 20 ms an event was lost).
+      const keypad = new Tca8418Keypad(bus, systemClock, { pollMs: 200 });
       const chip = new StubTca8418(bus);
       const seen: string[] = [];
       keypad.on("keyDown", (k) => seen.push(`+${k}`));
       keypad.on("keyUp", (k) => seen.push(`-${k}`));
-      await sleep(200); // the driver configures the chip
+      await sleep(400); // the driver configures the chip
       expect(await bus.readByte(0x34, 0x01)).toBe(0x19);
       for (const k of ["1", "#", "0"] as KeyName[]) await chip.press(k);
-      await sleep(100);
+      await sleep(300);
       await keypad.close();
       expect(seen).toEqual(["+1", "-1", "+#", "-#", "+0", "-0"]);
     });
