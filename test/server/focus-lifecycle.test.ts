@@ -186,7 +186,16 @@ describe("the conference focus's rooms (real Kamailio, the focus as a process)",
     await until("the caller hung up on", () => caller.ended.includes("c bye"), 3000);
     // Alone in the room, the caller heard the waiting tone (425 Hz, its first second on).
     const first = Int16Array.from(caller.heard.slice(0, 50).flatMap((f) => [...f]));
-    expect(frequenciesIn(first, 0, first.length, 8000).map(Math.round)).toEqual([425]);
+    // (Read by a test timer, not a sound card: a late read leaves a gap, so sidebands ±25 Hz.)
+    const found = frequenciesIn(first, 0, first.length, 8000);
+    expect(
+      found.some((f) => Math.abs(f - 425) <= 5),
+      JSON.stringify(found),
+    ).toBe(true);
+    expect(
+      found.every((f) => f > 350 && f < 500),
+      JSON.stringify(found),
+    ).toBe(true);
   }, 20_000);
 
   it("a caller whose media stops (no BYE) is gone within the media timeout: the room ends and the phones are hung up on", async () => {
