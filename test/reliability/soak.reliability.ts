@@ -10,6 +10,10 @@
  * after the run and a quiet minute — sip.js keeps each ended call's
  * transactions for 32 s (RFC 3261 Timer J/K/D, 64·T1), so while calls keep
  * coming the memory holds about half a minute of them; that is not a leak.
+ * The phone's own settle (firmware/app/memory-settle.ts: a collection and
+ * malloc_trim once idle and quiet, again 34 s later) runs in each quiet time
+ * too, so RSS there comes back down, not only the heap. A cycle that fails is
+ * printed whole (the ledger keeps its first line).
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -100,6 +104,7 @@ describe.skipIf(nativeCallMedia() === undefined)(
           completed += 1;
         } catch (e) {
           failures.push((e as Error).message.split("\n")[0] as string);
+          console.error(`soak: cycle ${n} failed: ${(e as Error).message}`);
           // Put the phone back in a known state for the next cycle.
           phone.handset.replace();
           await new Promise((r) => setTimeout(r, 500));
