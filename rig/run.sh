@@ -4,6 +4,11 @@
 #   DESKPHONE_RIG_CACHE  the cached guests (default /var/cache/deskphone-rig)
 #   DESKPHONE_RIG_TIMEOUT  seconds per boot before QEMU is killed (default 900)
 set -euo pipefail
+# mmdebstrap --mode=root and the guest's root-owned files need root.
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "rig: needs root (or sudo)" >&2; exit 2; }
+  exec sudo --preserve-env=DESKPHONE_RIG_CACHE,DESKPHONE_RIG_TIMEOUT,DESKPHONE_RIG_CPUS,PATH bash "$0" "$@"
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 clone=$(cd "$here/.." && pwd)
 node_version=20.20.2

@@ -22,7 +22,7 @@ writeFileSync(
 const template = readFileSync(new URL("./config.yaml", import.meta.url), "utf8");
 writeFileSync(
   "/etc/deskphone/config.yaml",
-  template.replace("@EXCHANGE_URL@", ex.wsUrl).replace("@I2C_BUS@", String(hw.i2cBus)),
+  template.replaceAll("@EXCHANGE_URL@", ex.wsUrl).replaceAll("@I2C_BUS@", String(hw.i2cBus)),
 );
 console.log(`rig-exchange: ${ex.wsUrl}, ${EMERGENCY_NUMBER} rings ${PHONE}`);
 spawnSync("systemd-notify", ["--ready"]);

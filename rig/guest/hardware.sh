@@ -34,5 +34,6 @@ RIG_GPIO_DEV=/dev/$chip
 RIG_GPIO_SIM_DIR=$dir
 RIG_I2C_BUS=$bus
 ENV
-udevadm settle  # 60-rig-phone.rules: the gpio and i2c groups own the devices
+# 60-rig-phone.rules give the gpio and i2c groups the devices (udev's event for them).
+udevadm settle -t 20 || true
 echo "hardware: $chip ($dir), i2c-stub on bus $bus"

@@ -19,6 +19,8 @@ rig_config() {
   install -m 644 "$guest/asound.conf" /etc/asound.conf
   install -m 644 "$guest/60-rig-phone.rules" /etc/udev/rules.d/
   install -m 644 "$guest"/units/*.service /etc/systemd/system/
+  install -D -m 644 "$guest/units/deskphone.service.d/rig-emulation.conf" \
+    /etc/systemd/system/deskphone.service.d/rig-emulation.conf
   systemctl daemon-reload
   systemctl enable rig-hardware.service rig-exchange.service 2>&1
   udevadm control --reload
