@@ -133,7 +133,8 @@ export class MemorySettle {
 
   private arm(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.quiet(), ms);
+    // Never what keeps the process alive.
+    this.timer = setTimeout(() => this.quiet(), ms).unref();
   }
 
   private quiet(): void {
@@ -149,7 +150,10 @@ export class MemorySettle {
     this.owed = this.passes === 1;
     if (this.owed) this.arm(this.lingerMs);
     clearTimeout(this.trimTimer);
-    this.trimTimer = setTimeout(() => this.trim(before, pauseMs), this.o.trimDelayMs ?? 2000);
+    this.trimTimer = setTimeout(
+      () => this.trim(before, pauseMs),
+      this.o.trimDelayMs ?? 2000,
+    ).unref();
   }
 
   private trim(before: number, pauseMs: number): void {
