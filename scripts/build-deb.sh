@@ -23,9 +23,9 @@ mkdir -p "$lib/bin" && cp bin/deskphone.mjs bin/load-built.mjs "$lib/bin/"
 # npm packages it loads at run time (the rest is inside the bundle).
 # Node and V8 flags the phone runs with: in /usr/bin/deskphone below, and the same
 # when the build makes its code cache (V8 refuses a cache made under other flags).
-# A 1 MB young generation (V8's default grows it to 16 MB): less RSS in a call and under
-# load at no measurable CPU cost (docs/benchmarks.md, "Memory").
-node_flags="--max-semi-space-size=1"
+# None: --max-semi-space-size=1 took 14 MB off a run of calls but made an emergency's 180
+# under a flood 220 ms late instead of 12-95 ms (docs/benchmarks.md, "Memory").
+node_flags=""
 runtime_packages=$(node scripts/build.mjs --only deskphone --outdir "$lib/build" --node-flags "$node_flags" --runtime-packages)
 mkdir -p "$lib/scripts" "$lib/native"
 cp scripts/build-native.mjs "$lib/scripts/"
