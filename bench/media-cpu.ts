@@ -183,7 +183,7 @@ function kind(tid: string, comm: string, mediaTid: number): string {
 /** CPU seconds of each thread of this process, by what it is (/proc/self/task/N/{comm,schedstat}). */
 function threads(): Map<string, number> {
   const out = new Map<string, number>();
-  const media = session instanceof CallMediaThread ? session.stats().devices.threadId : 0;
+  const media = session instanceof CallMediaThread ? (session.stats().devices.threadId ?? 0) : 0;
   for (const tid of readdirSync("/proc/self/task")) {
     try {
       const comm = commOf(tid);
