@@ -102,7 +102,7 @@ export async function memory(o: { quick?: boolean; calls?: number }): Promise<Pa
       },
       {
         id: "rss-after-calls",
-        label: `RSS after ${typeof f.calls === "number" ? f.calls : calls} calls (15 s later)`,
+        label: `RSS after ${typeof f.calls === "number" ? f.calls : calls} calls (45 s later)`,
         unit: "MB",
         ours: one(f.settled, "settled"),
         target: {
@@ -111,7 +111,7 @@ export async function memory(o: { quick?: boolean; calls?: number }): Promise<Pa
           value: 1.1,
           what: "flat: ≤ 1.1 × RSS idle",
         },
-        config: `${how}; ${calls} calls one after another, RSS 15 s after the last (the settle waits 10 s of quiet)`,
+        config: `${how}; ${calls} calls one after another, RSS 45 s after the last (past the settle's two passes: 5 s of quiet, then 34 s later)`,
       },
     ],
   };
