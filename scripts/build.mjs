@@ -174,6 +174,29 @@ export function commandModules() {
 `;
 }
 
+/**
+ * The bundle in ASCII only. V8 keeps a script's source for lazy compilation, as a
+ * two-byte string if one character in it is not Latin-1 — the commands bundle's
+ * 1.4 M characters then take 2.8 MB instead of 1.4 (docs/benchmarks.md, Memory).
+ * esbuild's `charset: "ascii"` escapes the code; what it leaves are the comments
+ * it keeps (in arrays and class bodies), whose characters become `\u{…}` here.
+ * A non-ASCII character anywhere else is a build error, not a guess.
+ */
+export function asciiOnly(contents, name) {
+  const text = new TextDecoder().decode(contents);
+  if (!/[\u0080-\uffff]/.test(text)) return contents;
+  const lines = text.split("\n").map((line, i) => {
+    if (!/[\u0080-\uffff]/.test(line)) return line;
+    if (!/^\s*(\/\/|\/\*|\*)/.test(line)) {
+      throw new Error(
+        `deskphone: ${name}:${i + 1} has a non-ASCII character outside a comment: ${line.trim().slice(0, 120)}`,
+      );
+    }
+    return line.replace(/[\u0080-\u{10ffff}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  });
+  return new TextEncoder().encode(lines.join("\n"));
+}
+
 function writeAtomically(path, contents, written) {
   if (existsSync(path) && readFileSync(path).equals(contents)) {
     utimesSync(path, new Date(), new Date()); // still current: not for the clean-up below
@@ -223,6 +246,9 @@ export async function build({
     // Modules that are not JavaScript, or that ws loads only when installed.
     external: ["*.node", "bufferutil", "utf-8-validate"],
     legalComments: "none",
+    // Strings, identifiers and regular expressions escaped to ASCII (asciiOnly does
+    // the comments esbuild keeps): V8 holds a one-byte source at half the memory.
+    charset: "ascii",
     logLevel: quiet ? "error" : "warning",
     write: false,
   };
@@ -255,7 +281,7 @@ export async function build({
       },
       plugins: [plugin],
     });
-    const contents = c.outputFiles[0].contents;
+    const contents = asciiOnly(c.outputFiles[0].contents, "the commands bundle");
     const hash = createHash("sha256").update(contents).digest("hex").slice(0, 12);
     const file = `deskphone-commands-${hash}.cjs`;
     commands = { file, cache: `${file}.cache` };
@@ -286,7 +312,11 @@ export async function build({
       },
     };
     const d = await esbuild.build({ ...esm, entryPoints: [CLI], plugins: [redirect, plugin] });
-    writeAtomically(join(outdir, "deskphone.mjs"), d.outputFiles[0].contents, written);
+    writeAtomically(
+      join(outdir, "deskphone.mjs"),
+      asciiOnly(d.outputFiles[0].contents, "deskphone.mjs"),
+      written,
+    );
   }
   for (const name of only.filter((k) => k !== "deskphone")) {
     const r = await esbuild.build({
@@ -294,7 +324,11 @@ export async function build({
       entryPoints: [join(root, ENTRIES[name])],
       plugins: [plugin],
     });
-    writeAtomically(join(outdir, `${name}.mjs`), r.outputFiles[0].contents, written);
+    writeAtomically(
+      join(outdir, `${name}.mjs`),
+      asciiOnly(r.outputFiles[0].contents, `${name}.mjs`),
+      written,
+    );
   }
   if (commands && !existsSync(join(outdir, commands.cache))) {
     // The code cache: what check-config, classify-alert and a sip-probe whose

@@ -68,6 +68,15 @@ describe("the build", () => {
     expect(bundle).not.toMatch(/^\/\/ node_modules\/ajv\/dist\/compile\//m);
   });
 
+  it("writes ASCII only, so V8 holds each bundle's source one byte a character", () => {
+    const bundles = [commandsBundle(), "build/deskphone.mjs"];
+    for (const file of bundles) {
+      const text = readFileSync(file, "utf8");
+      const at = text.search(/[\u0080-\uffff]/);
+      expect(at < 0 ? "" : `${file}: ${JSON.stringify(text.slice(at - 40, at + 40))}`).toBe("");
+    }
+  });
+
   it("makes a code cache V8 takes", () => {
     const file = join(process.cwd(), commandsBundle());
     const script = new vm.Script(Module.wrap(readFileSync(file, "utf8")), {
