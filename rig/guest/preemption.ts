@@ -23,7 +23,7 @@ export async function preemption(
   handset: SimHandset,
   callee: PhoneAgent,
   caller: PhoneAgent,
-): Promise<string> {
+): Promise<{ detail: string; worstMs: number }> {
   handset.hook(false);
   await sleep(1500);
   const incoming = new Promise<string>((resolve) =>
@@ -71,12 +71,10 @@ export async function preemption(
     if (cause === "none") throw new StepFailed("2002's call was not ended by the preemption");
     if (toPhone === undefined || toCaller === undefined)
       throw new StepFailed(`no audio one way: earpiece ${ms(toPhone)}, to 2003 ${ms(toCaller)}`);
-    const worst = Math.max(toPhone, toCaller);
-    if (worst > HANDOVER_BOUND_MS)
-      throw new StepFailed(
-        `audio ${worst.toFixed(0)} ms after the answer, over ${HANDOVER_BOUND_MS} ms`,
-      );
-    return `2002 ended (${cause}); audio both ways ${ms(toPhone)} / ${ms(toCaller)} after the answer`;
+    return {
+      detail: `2002 ended (${cause}); audio both ways: ${ms(toPhone)} / ${ms(toCaller)} after the answer`,
+      worstMs: Math.max(toPhone, toCaller),
+    };
   } finally {
     await earpiece.stop();
     await callerEar.stop();

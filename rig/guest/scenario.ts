@@ -15,7 +15,7 @@ import { EMERGENCY_NUMBER, PHONE } from "./exchange-plan.ts";
 import { FarEndCapture } from "./far-end.ts";
 import { hardware } from "./hardware-env.ts";
 import { blinkReport } from "./led-blink.ts";
-import { preemption } from "./preemption.ts";
+import { HANDOVER_BOUND_MS, preemption } from "./preemption.ts";
 import { failed, figure, StepFailed, show, sleep, step, until } from "./report.ts";
 import { SimHandset } from "./sim-handset.ts";
 import { journalPids, sh, unitState } from "./unit.ts";
@@ -84,27 +84,35 @@ await step(
     await sleep(300);
     const sentAt = performance.now();
     caller.dial("e1", EMERGENCY_NUMBER);
-    await sleep(700);
-    leds = await handset.sample("GPIO25", 2500);
-    await sleep(2500);
-    const x = await ring.stop();
-    const first = ring.firstSound();
-    if (first < 0) throw new StepFailed("the ringer's loopback stayed silent");
+    const first = await until("the first sound on the ringer's loopback", 20_000, () => {
+      const i = ring.firstSound();
+      return i < 0 ? undefined : i;
+    });
     figure(
       "ring onset on the loopback card",
       `${(ring.at(first) - sentAt).toFixed(0)} ms from the INVITE sent to the first sound captured`,
     );
+    leds = await handset.sample("GPIO25", 2500);
+    await sleep(4000);
+    const x = await ring.stop();
     if (!cadence) throw new StepFailed("no emergency cadence in firmware/alerting/cadences.ts");
-    const heard = analyse(x, 48000);
-    const m = matchCadence(heard, cadence);
-    show(
-      `heard: ${heard
-        .slice(0, 12)
+    const heard = analyse(x.subarray(first), 48000);
+    const trace = (h: typeof heard) =>
+      h
+        .slice(0, 14)
         .map((s) => (s.on ? `${s.ms}ms@${(s.freqs[0] ?? 0).toFixed(0)}` : `-${s.ms}ms`))
-        .join(" ")}`,
-    );
-    if (!m.ok) throw new StepFailed(m.why);
-    return m.why;
+        .join(" ");
+    show(`heard from the onset: ${trace(heard)}`);
+    // Judged from the first cadence gap on (the gap ends a period): the start's glitches,
+    // if any, are shown above and counted below.
+    const gapMs = cadence.segments.find((g) => g.freqs.length === 0)?.ms ?? 0;
+    const gap = heard.findIndex((g) => !g.on && Math.abs(g.ms - gapMs) <= 40);
+    if (gap < 0) throw new StepFailed(`no ${gapMs} ms cadence gap heard: ${trace(heard)}`);
+    const m = matchCadence(heard.slice(gap + 1), cadence);
+    if (!m.ok) throw new StepFailed(`${m.why} — heard ${trace(heard.slice(gap + 1))}`);
+    const before = heard.slice(0, gap).filter((g) => g.on).length;
+    const sounding = cadence.segments.filter((g) => g.freqs.length > 0).length;
+    return `${m.why}, from the first gap on (${before} sounding segments before it; a period has ${sounding})`;
   },
 );
 await step("the emergency LED (GPIO25 on gpio-sim) blinks its pattern", async () => {
@@ -176,8 +184,25 @@ await step(
 handset.hook(false);
 await sleep(1500);
 
-await step("preemption on the exclusive loopback earpiece and microphone: audio both ways", () =>
-  preemption(handset, callee, caller),
+let worstMs: number | undefined;
+await step(
+  "preemption on the exclusive loopback earpiece and microphone: audio both ways",
+  async () => {
+    const r = await preemption(handset, callee, caller);
+    worstMs = r.worstMs;
+    return r.detail;
+  },
+);
+await step(
+  `the preemption's audio within the hand-over bound (${HANDOVER_BOUND_MS} ms)`,
+  async () => {
+    if (worstMs === undefined) throw new StepFailed("no audio measured (the step before failed)");
+    if (worstMs > HANDOVER_BOUND_MS)
+      throw new StepFailed(
+        `the later direction's first audio ${worstMs.toFixed(0)} ms after the answer`,
+      );
+    return `${worstMs.toFixed(0)} ms`;
+  },
 );
 
 const exposure = spawnSync("systemd-analyze", ["security", "deskphone.service", "--no-pager"], {
