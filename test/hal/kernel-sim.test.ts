@@ -45,7 +45,7 @@ const WIRING = {
 };
 
 describe.skipIf(!sim)(
-  "gpio-sim (skipped: DESKPHONE_GPIO_SIM_CHIP names no gpio-sim chip here)",
+  "gpio-sim (skipped unless DESKPHONE_GPIO_SIM_CHIP names a gpio-sim chip: the VM rig)",
   () => {
     const open: GpioHandset[] = [];
     const handset = () => {
@@ -125,7 +125,7 @@ describe.skipIf(!sim)(
 );
 
 describe.skipIf(!stubBus)(
-  "i2c-stub (skipped: DESKPHONE_I2C_STUB_BUS names no i2c-stub bus here)",
+  "i2c-stub (skipped unless DESKPHONE_I2C_STUB_BUS names an i2c-stub bus: the VM rig)",
   () => {
     let bus: Smbus | undefined;
     afterEach(async () => {
