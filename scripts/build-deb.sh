@@ -53,6 +53,10 @@ if [ "$arch" = "$(dpkg --print-architecture)" ] || [ -n "${DESKPHONE_CROSS:-}" ]
 else
   echo "build-deb: $arch differs from this machine: the package carries the native sources but not built (see docs/install.md)" >&2
 fi
+# The code cache was made by this machine's Node: another architecture's V8 took it and
+# crashed (SIGSEGV in check-config, arm64 Node on an emulated Cortex-A72, npm run image:boot).
+# None ships then; the phone compiles as it runs.
+[ "$arch" = "$(dpkg --print-architecture)" ] || rm -f "$lib"/build/*.cache
 cat > "$root/usr/bin/deskphone" <<SH
 #!/bin/sh
 exec /usr/bin/node $node_flags /usr/lib/deskphone/bin/deskphone.mjs "\$@"
