@@ -54,6 +54,7 @@ await step("deskphone.service started at boot and READY (registered)", async () 
   });
   const s = unitState();
   if (status.startsWith("degraded")) throw new StepFailed(`degraded: ${status}`);
+  await handset.clearKeypadFlags();
   figure(
     "READY after boot",
     `${(s.ActiveEnterTimestampMonotonic / 1e6).toFixed(1)} s (kernel start to READY=1)`,
@@ -166,6 +167,7 @@ await step(
       "SIGKILL to registered again",
       `${((performance.now() - killedAt) / 1000).toFixed(1)} s`,
     );
+    await handset.clearKeypadFlags();
     const after = unitState();
     const journalAfter = sh("deskphone", ["log", "--json"]).trim().split("\n").filter(Boolean);
     const kept = journalBefore.every((l, i) => journalAfter[i] === l);

@@ -52,6 +52,15 @@ export class SimHandset {
     return this.bus.readByte(0x60, register);
   }
 
+  /**
+   * What the chip does with the driver's start-up write of ones to INT_STAT:
+   * clears it (write-1-to-clear). The stub keeps the ones, and the driver then
+   * reports an overflow at every poll.
+   */
+  async clearKeypadFlags(): Promise<void> {
+    await this.bus.writeByte(0x34, 0x02, 0);
+  }
+
   /** Presses and releases each key of `keys` (0-9 * #) on the 4×3 keypad. */
   async press(keys: string): Promise<void> {
     const chip = new StubTca8418(this.bus);
