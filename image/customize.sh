@@ -30,6 +30,11 @@ printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "
 mkdir -p "$root/etc/systemd/network"
 printf '[Match]\nName=e*\n\n[Network]\nDHCP=yes\n' > "$root/etc/systemd/network/20-wired.network"
 printf '[Match]\nName=wl*\n\n[Network]\nDHCP=yes\n' > "$root/etc/systemd/network/25-wireless.network"
+# Any one link up will do, and at most 30 s: a phone unplugged from the network
+# still starts (it rings its LEDs, and registers when the network comes).
+mkdir -p "$root/etc/systemd/system/systemd-networkd-wait-online.service.d"
+printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30\n' \
+  > "$root/etc/systemd/system/systemd-networkd-wait-online.service.d/deskphone-image.conf"
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nSystemMaxUse=64M\n' > "$root/etc/systemd/journald.conf.d/deskphone-image.conf"

@@ -8,6 +8,17 @@ ok() { echo "smoke: PASS $*"; pass=$((pass + 1)); }
 bad() { echo "smoke: FAIL $*"; fail=$((fail + 1)); }
 check() { what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
+# What Node does here, for the transcript (not counted).
+diag() { out=$("$@" 2>&1); rc=$?; echo "smoke: diag: $* -> rc=$rc $(echo "$out" | tail -3 | tr '\n' ' ')"; }
+diag node -e 'console.log(process.arch, process.version)'
+diag /usr/bin/deskphone --version
+diag /usr/bin/deskphone check-config --config /etc/deskphone/config.yaml
+cache=$(ls /usr/lib/deskphone/build/*.cache 2>/dev/null | head -1)
+if [ -n "$cache" ]; then
+  mv "$cache" /run/code.cache
+  diag /usr/bin/deskphone check-config --config /etc/deskphone/config.yaml
+  mv /run/code.cache "$cache"
+fi
 modes=$(stat -c '%U:%G %a' /etc/deskphone/config.yaml /etc/deskphone/password 2>/dev/null | tr '\n' ' ')
 check "first boot: config and password moved from the boot partition ($modes)" \
   test "$modes" = "root:deskphone 640 root:deskphone 640 " -a ! -e /boot/firmware/deskphone.yaml -a ! -e /boot/firmware/deskphone-password
@@ -28,6 +39,7 @@ node $s/invite.mjs 8 && ok "emergency INVITE rang the phone (180)" || bad "emerg
 wait $rec
 c=$(node $s/cadence.mjs /run/ring.raw $rate) && ok "$c" || bad "$c"
 journalctl -b -u deskphone --no-pager -o cat | grep -i -m3 "emergency" | sed 's/^/smoke: phone log: /'
+[ "$fail" = 0 ] || journalctl -b -u deskphone -u deskphone-firstboot --no-pager -o cat | tail -25 | sed 's/^/smoke: journal: /'
 echo "smoke: $pass passed, $fail failed"
 echo "smoke: powering off"
 systemctl poweroff
