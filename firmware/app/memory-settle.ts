@@ -16,9 +16,16 @@
  *
  * The rule that matters: a settle never runs while a call is up or a call
  * rings. Every state the controller reports that is not `idle` cancels the
- * pending settle, and the timer checks the phase again when it fires. A full
- * collection of this heap takes milliseconds (logged with each settle), and
- * an idle phone schedules nothing: the one timer is armed by activity only.
+ * pending settle, and the timer checks the phase again when it fires. An idle
+ * phone schedules nothing: the one timer is armed by activity only.
+ *
+ * The collection is atomic: the main thread stops for it (15–153 ms, median
+ * 46, in the memory bench on a loaded 2-core machine; logged with each settle),
+ * and an INVITE that arrives in that time waits for it. V8's
+ * `gc({ type: "major", execution: "async" })` is no way out: in Node 20's V8
+ * (11.3) it posts the same atomic collection as a task and pauses as long
+ * (docs/benchmarks.md, Memory). Hence the 5 s of SIP quiet before it: a
+ * flood or a run of calls never meets one.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
