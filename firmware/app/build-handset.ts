@@ -5,7 +5,7 @@
  * clearly: the part falls back to the mock so the phone still starts, and the
  * phone reports itself degraded (commands.ts).
  */
-import type { Clock } from "../../hal/contracts.ts";
+import type { Clock, LedName, LedPattern, Leds } from "../../hal/contracts.ts";
 import { systemClock } from "../../hal/contracts.ts";
 import { type GpioIo, linuxGpioIo, openChip } from "../../hal/gpio-chardev.ts";
 import { GpioHandset } from "../../hal/gpio-handset.ts";
@@ -58,6 +58,8 @@ export async function buildHandset(
   const mock = new MockHandset(clock);
   const parts: Handset = { hook: mock.hook, keypad: mock.keypad, leds: mock.leds };
   const closers: (() => Promise<void>)[] = [];
+  // Each LED driver with the names wired to it: GPIO lines and an I2C chip can share the LEDs.
+  const wired: WiredLeds[] = [];
   const problems: HandsetProblem[] = [];
   const failed = (problem: string, section: string, e: unknown) => {
     problems.push(`${problem}: ${(e as Error).message}`);
@@ -81,7 +83,8 @@ export async function buildHandset(
       );
       parts.hook = g.hook;
       if (c.gpio.keys && Object.keys(c.gpio.keys).length) parts.keypad = g.keypad;
-      if (c.gpio.leds && Object.keys(c.gpio.leds).length) parts.leds = g.leds;
+      if (c.gpio.leds && Object.keys(c.gpio.leds).length)
+        wired.push({ names: Object.keys(c.gpio.leds) as LedName[], leds: g.leds });
       closers.push(() => g.close());
     } catch (e) {
       // The hook, direct keys and LEDs are one line request on one chip: all or none.
@@ -134,11 +137,10 @@ export async function buildHandset(
       }
       try {
         if (g.leds)
-          parts.leds = new SysfsLeds(
-            { chip: g.chip, leds: g.leds, ...(root && { root }) },
-            Gpio,
-            clock,
-          );
+          wired.push({
+            names: Object.keys(g.leds) as LedName[],
+            leds: new SysfsLeds({ chip: g.chip, leds: g.leds, ...(root && { root }) }, Gpio, clock),
+          });
       } catch (e) {
         failed("LEDs not driven", "hal.gpio.leds (sysfs)", e);
       }
@@ -180,11 +182,14 @@ export async function buildHandset(
     }
     const l = c.i2c.leds;
     if (l && (await answers(l.address, "PCA9532", "LEDs not driven")) && bus) {
-      parts.leds = new Pca9532Leds(bus, clock, { address: l.address, map: l.map, log: i2cLog });
+      const leds = new Pca9532Leds(bus, clock, { address: l.address, map: l.map, log: i2cLog });
+      wired.push({ names: Object.keys(l.map) as LedName[], leds });
     }
     const b = bus;
     if (b) closers.push(() => b.close());
   }
+  if (wired.length === 1 && wired[0]) parts.leds = wired[0].leds;
+  if (wired.length > 1) parts.leds = new LedsByName(wired, mock.leds);
   return {
     ...parts,
     mock,
@@ -193,4 +198,37 @@ export async function buildHandset(
       for (const f of closers) await f().catch(() => {});
     },
   };
+}
+
+interface WiredLeds {
+  names: LedName[];
+  leds: Leds;
+}
+
+/**
+ * The LEDs when more than one driver has some (docs/wiring.md's Pi 4: the
+ * emergency LED on GPIO25, status, line and message on the PCA9532): each name
+ * goes to the driver it is wired to, one wired nowhere to the mock.
+ */
+class LedsByName implements Leds {
+  constructor(
+    private readonly wired: readonly WiredLeds[],
+    private readonly unwired: Leds,
+  ) {}
+
+  private driver(name: LedName): Leds {
+    return this.wired.find((w) => w.names.includes(name))?.leds ?? this.unwired;
+  }
+
+  set(name: LedName, pattern: LedPattern): void {
+    this.driver(name).set(name, pattern);
+  }
+
+  pattern(name: LedName): LedPattern {
+    return this.driver(name).pattern(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.wired.map((w) => w.leds.close()));
+  }
 }

@@ -91,8 +91,29 @@ describe("building the handset", () => {
     });
     expect(h.hook.constructor.name).toBe("GpioHookSwitch");
     expect(h.keypad.constructor.name).toBe("Tca8418Keypad");
-    expect(h.leds.constructor.name).toBe("Pca9532Leds");
     expect(logs).toEqual([]);
+    await h.close();
+  });
+
+  it("lights each LED where it is wired: emergency on its GPIO line, status on the PCA9532", async () => {
+    const clock = new ManualClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip("pinctrl-bcm2711", LINES);
+    const bus = new FakeI2cBus();
+    const pca = new FakePca9532();
+    bus.attach(0x34, new FakeTca8418());
+    bus.attach(0x60, pca);
+    const h = await buildHandset(cfg, () => {}, { gpio: kernel, openBus: async () => bus, clock });
+    h.leds.set("emergency", { kind: "on" });
+    h.leds.set("status", { kind: "on" });
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(kernel.level("pinctrl-bcm2711", "GPIO25")).toBe(true);
+    expect(pca.led(0).state).toBe("on");
+    expect(h.leds.pattern("emergency")).toEqual({ kind: "on" });
+    h.leds.set("emergency", { kind: "off" });
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(kernel.level("pinctrl-bcm2711", "GPIO25")).toBe(false);
+    expect(pca.led(0).state).toBe("on");
     await h.close();
   });
 
