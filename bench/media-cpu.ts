@@ -119,6 +119,11 @@ function openAsCard<T>(open: () => T): T {
   }
 }
 
+// A phone takes calls in a process that has been up a while: the call opens after
+// MEDIA_IDLE_S (default 10) of idling, so V8's start-up tail (its compiler and the
+// memory reducer's collections on the helper threads, 0.5–0.8 % of a core for some
+// 20 s after tsx loaded the modules) is not counted as the call's.
+await new Promise((r) => setTimeout(r, 1000 * Number(process.env.MEDIA_IDLE_S ?? 10)));
 const session =
   BACKEND === "thread"
     ? await CallMediaThread.open({
@@ -181,6 +186,8 @@ function kind(tid: string, comm: string, mediaTid: number): string {
   return comm;
 }
 /** CPU seconds of each thread of this process, by what it is (/proc/self/task/N/{comm,schedstat}). */
+/** Times each thread went on a CPU (schedstat's third field), by the same keys. */
+const wakes = new Map<string, number>();
 function threads(): Map<string, number> {
   const out = new Map<string, number>();
   const media = session instanceof CallMediaThread ? (session.stats().devices.threadId ?? 0) : 0;
@@ -188,13 +195,15 @@ function threads(): Map<string, number> {
     try {
       const comm = commOf(tid);
       // schedstat: nanoseconds on a CPU (finer than stat's 10 ms ticks).
-      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      out.set(`${kind(tid, comm, media)}#${tid}`, ns / 1e9);
+      const [ns, , slices] = readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ");
+      out.set(`${kind(tid, comm, media)}#${tid}`, Number(ns) / 1e9);
+      wakes.set(`${kind(tid, comm, media)}#${tid}`, Number(slices));
     } catch {}
   }
   return out;
 }
 const th0 = threads();
+const w0 = new Map(wakes);
 const u0 = process.cpuUsage();
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -210,7 +219,14 @@ const arecordCpu = (c1[1] as number) - (c0[1] as number);
 const pct = (s: number) => `${((100 * s) / wall).toFixed(2)} % of one core`;
 const perMin = (s: number) => `${((60 * s) / wall).toFixed(2)} CPU-s per minute`;
 const perThread = [...th1]
-  .map(([k, v]) => [k.split("#")[0] as string, v - (th0.get(k) ?? 0)] as const)
+  .map(
+    ([k, v]) =>
+      [
+        k.split("#")[0] as string,
+        v - (th0.get(k) ?? 0),
+        ((wakes.get(k) ?? 0) - (w0.get(k) ?? 0)) / wall,
+      ] as const,
+  )
   .filter(([, v]) => v > 0)
   .sort((a, b) => b[1] - a[1]);
 // The ALSA jack plugin runs JACK client threads inside whatever opens the
@@ -236,7 +252,7 @@ console.log(
   `  with the virtual card's threads:           ${pct(phone + card)}, ${perMin(phone + card)}`,
 );
 console.log(
-  `  by thread: ${perThread.map(([k, v]) => `${k} ${((100 * v) / wall).toFixed(2)} %`).join(", ")}`,
+  `  by thread (% of one core, times on a CPU a second): ${perThread.map(([k, v, n]) => `${k} ${((100 * v) / wall).toFixed(2)} % ${n.toFixed(0)}/s`).join(", ")}`,
 );
 if (process.env.MEDIA_JSON)
   console.log(

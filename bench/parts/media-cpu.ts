@@ -79,7 +79,7 @@ export async function run(
     const why = errors.find((e) => e.includes(`(${way})`));
     return "notMeasured" in s && why ? { notMeasured: why } : s;
   };
-  const config = `bench/media-cpu.ts, ${rounds} round(s) of ${seconds} s per way, interleaved; one full-duplex G.711 call (PCMU, 20 ms): microphone → RTP → far end (another process, a tone back, not counted) → jitter buffer → earpiece, on the JACK dummy card (48 kHz, 1.33 ms periods) through the ALSA jack plugin; CPU from /proc/…/task/*/schedstat; ours: the call media thread (the firmware's way, SCHED_FIFO), baresip 1.0.0 (alsa module) in a call through the lab Kamailio to a second baresip`;
+  const config = `bench/media-cpu.ts, ${rounds} round(s) of ${seconds} s per way, interleaved; one full-duplex G.711 call (PCMU, 20 ms): microphone → RTP → far end (another process, a tone back, not counted) → jitter buffer → earpiece, on the JACK dummy card (48 kHz, 1.33 ms periods) through the ALSA jack plugin; CPU from /proc/…/task/*/schedstat; ours: the call media thread (the firmware's way, SCHED_FIFO), the call opened after 10 s of idling (V8's start-up tail not counted), baresip 1.0.0 (alsa module) in a call through the lab Kamailio to a second baresip`;
   return {
     rows: [
       {
