@@ -21,6 +21,15 @@ function wait(step: Step, call: Call, reason: string): void {
   step.journal("rung", call, { reason });
 }
 
+/**
+ * The `received` record and the call's answer on the wire (180, a refusal, a
+ * 200 OK): an emergency's record is written ahead of its answer, so a crash
+ * between the two still leaves the emergency in the journal (and at restart
+ * it is missed until acknowledged, journal-restart.ts). An ordinary call's
+ * answer leaves first and its record follows at once, in the same turn and
+ * before any other record of that call, so the journal reads the same
+ * (docs/controller.md, "Journal"; docs/sip.md, "INVITE → 180").
+ */
 export function onIncoming(step: Step, ev: Incoming): void {
   const p = step.phase;
   if (callsOf(p).some((c) => c.id === ev.callId)) {
@@ -34,8 +43,18 @@ export function onIncoming(step: Step, ev: Incoming): void {
     cadence: ev.alert.cadence,
     startedAt: ev.at,
   };
+  const from = step.fx.length;
+  if (call.alertClass.emergency) {
+    step.journal("received", call);
+    return decide(step, call);
+  }
+  decide(step, call);
+  step.journalAfterAnswer(from, "received", call);
+}
+
+function decide(step: Step, call: Call): void {
+  const p = step.phase;
   const cls = call.alertClass;
-  step.journal("received", call);
   switch (p.kind) {
     case "idle":
       if (step.s.dnd && !cls.bypassDnd) return step.refuse(call, 486, "do-not-disturb");

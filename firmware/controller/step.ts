@@ -43,6 +43,23 @@ export class Step {
     this.fx.push({ type: "journal", record });
   }
 
+  /**
+   * Journals a record of `call` right after the first effect from `from` on
+   * that answers it on the wire (send-ringing, reject, answer), or at `from`
+   * when there is none: the answer is not held up by the record's write.
+   */
+  journalAfterAnswer(from: number, event: JournalEvent, call: Call): void {
+    this.journal(event, call);
+    const record = this.fx.pop() as Effect;
+    const answers = this.fx.findIndex(
+      (e, i) =>
+        i >= from &&
+        (e.type === "send-ringing" || e.type === "reject" || e.type === "answer") &&
+        e.callId === call.id,
+    );
+    this.fx.splice(answers < 0 ? from : answers + 1, 0, record);
+  }
+
   /** Journals the record that closes an incoming call; for an emergency it is its one outcome. */
   outcome(
     event: "answered" | "preempted-into" | "missed" | "refused" | "failed",
