@@ -214,12 +214,14 @@ function writeAtomically(path, contents, written) {
  * files written (unchanged ones are left alone) and the npm packages the
  * build loads at run time (the .deb installs those, and only those).
  * `nodeFlags`: the node options the phone runs with, for its code cache.
+ * `staleAfterMs`: how old an earlier build's file no entry names must be to go.
  */
 export async function build({
   quiet = false,
   outdir = OUT,
   only = Object.keys(ENTRIES),
   nodeFlags = [],
+  staleAfterMs = 3_600_000,
 } = {}) {
   let esbuild;
   try {
@@ -356,14 +358,37 @@ export async function build({
     }
     written.push(relative(root, cacheFile));
   }
-  // What earlier builds made: gone once no phone started an hour ago can still load it.
-  for (const name of readdirSync(outdir)) {
-    const p = join(outdir, name);
-    if (/^(chunk-|deskphone-commands-)/.test(name) && !keep.has(p)) {
-      if (Date.now() - statSync(p).mtimeMs > 3_600_000) rmSync(p, { force: true });
+  removeStale(outdir, keep, staleAfterMs);
+  return { written, runtimePackages: [...runtimePackages].sort() };
+}
+
+/**
+ * What earlier builds made (commands bundles, their caches, chunks): removed once
+ * no entry in `outdir` names it and it is older than `staleAfterMs` (an hour: a
+ * phone started before another test run's build swapped its entry may still load
+ * it). A build of some commands only keeps what the entries it left alone name.
+ */
+function removeStale(outdir, keep, staleAfterMs) {
+  const names = readdirSync(outdir);
+  const named = new Set();
+  for (const entry of names.filter((n) => n.endsWith(".mjs") && !n.startsWith("chunk-"))) {
+    let text = "";
+    try {
+      text = readFileSync(join(outdir, entry), "utf8");
+    } catch {
+      continue; // renamed away by a build running at the same time
+    }
+    for (const m of text.matchAll(/(?:chunk-|deskphone-commands-)[\w-]+\.[cm]?js/g)) {
+      named.add(m[0]).add(`${m[0]}.cache`);
     }
   }
-  return { written, runtimePackages: [...runtimePackages].sort() };
+  for (const name of names) {
+    const p = join(outdir, name);
+    if (!/^(chunk-|deskphone-commands-)/.test(name) || keep.has(p) || named.has(name)) continue;
+    try {
+      if (Date.now() - statSync(p).mtimeMs > staleAfterMs) rmSync(p, { force: true });
+    } catch {} // removed by a build running at the same time
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -5,7 +5,16 @@
  * commands. vitest's globalSetup has just built it from these sources.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,5 +93,38 @@ describe("the build", () => {
       cachedData: readFileSync(`${file}.cache`),
     });
     expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it("removes an earlier build's bundles once old and unnamed, and keeps what an entry names", async () => {
+    const out = join(dir, "stale");
+    mkdirSync(out);
+    const hourAgo = new Date(Date.now() - 2 * 3_600_000);
+    const plant = (name: string, text: string, old = true) => {
+      writeFileSync(join(out, name), text);
+      if (old) utimesSync(join(out, name), hourAgo, hourAgo);
+    };
+    // An entry this build leaves alone (built by another --only), and what it names.
+    plant("deskphone.mjs", 'load("deskphone-commands-aaaaaaaaaaaa.cjs", "chunk-KEEP.mjs");');
+    plant("deskphone-commands-aaaaaaaaaaaa.cjs", "named");
+    plant("deskphone-commands-aaaaaaaaaaaa.cjs.cache", "named");
+    plant("chunk-KEEP.mjs", "named");
+    plant("deskphone-commands-bbbbbbbbbbbb.cjs", "old, unnamed");
+    plant("deskphone-commands-bbbbbbbbbbbb.cjs.cache", "old, unnamed");
+    plant("chunk-OLD.mjs", "old, unnamed");
+    plant("deskphone-commands-cccccccccccc.cjs", "new, unnamed: another run's", false);
+    const script = "../../scripts/build.mjs"; // plain JavaScript: typed here
+    const { build } = (await import(script)) as {
+      build(o: { quiet: boolean; outdir: string; only: string[] }): Promise<unknown>;
+    };
+    await build({ quiet: true, outdir: out, only: ["deskphone-demo"] });
+    expect(readdirSync(out).sort()).toEqual([
+      "chunk-KEEP.mjs",
+      "deskphone-commands-aaaaaaaaaaaa.cjs",
+      "deskphone-commands-aaaaaaaaaaaa.cjs.cache",
+      "deskphone-commands-cccccccccccc.cjs",
+      "deskphone-demo.mjs",
+      "deskphone.mjs",
+    ]);
+    expect(existsSync(join(out, "chunk-OLD.mjs"))).toBe(false);
   });
 });
