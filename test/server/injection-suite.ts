@@ -17,8 +17,9 @@ import {
   type LabExchange,
   startLabExchange,
 } from "../../server/kamailio/lab-exchange.ts";
-import { type IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
+import type { IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
 import { header, RawSipCaller } from "./raw-sip-caller.ts";
+import { recordingAgent } from "./recording-agent.ts";
 
 /** Each entry is written into the Request-URI's user part byte for byte. */
 const CORPUS = [
@@ -93,20 +94,7 @@ export function injectionSuite(db: SuiteDatabase): void {
 
   /** A phone that records what reaches it; `answer` ones pick up, the rest say 486. */
   async function phone(user: string, answer = false): Promise<PhoneAgent> {
-    invites.set(user, []);
-    incoming.set(user, []);
-    const a = new PhoneAgent({
-      server: ex.wsUrl,
-      user,
-      wireTap: (dir, m) => {
-        if (dir === "in" && /^INVITE /.test(m)) invites.get(user)?.push(m);
-      },
-    });
-    a.on("incoming", (c) => {
-      incoming.get(user)?.push(c);
-      if (answer) void a.answer(c.callId);
-      else a.reject(c.callId, 486);
-    });
+    const a = recordingAgent(ex.wsUrl, user, answer, { invites, incoming });
     phones.set(user, a);
     a.start();
     await registered(a);

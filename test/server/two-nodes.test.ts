@@ -9,10 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EMERGENCY_ALERT_INFO } from "../../server/emergency-table.ts";
-import { type IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
+import type { IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
 import { type LabNodes, startLabNodes } from "../support/lab-nodes.ts";
 import { type LabPostgres, startLabPostgres } from "../support/lab-postgres.ts";
 import { header, RawSipCaller } from "./raw-sip-caller.ts";
+import { recordingAgent } from "./recording-agent.ts";
 
 let pg: LabPostgres;
 let nodes: LabNodes;
@@ -23,20 +24,7 @@ const callers: RawSipCaller[] = [];
 
 async function phoneOn(node: 0 | 1, user: string, answer: boolean): Promise<PhoneAgent> {
   const ex = nodes.nodes[node];
-  incoming.set(user, []);
-  invites.set(user, []);
-  const a = new PhoneAgent({
-    server: ex.wsUrl,
-    user,
-    wireTap: (dir, m) => {
-      if (dir === "in" && /^INVITE /.test(m)) invites.get(user)?.push(m);
-    },
-  });
-  a.on("incoming", (c) => {
-    incoming.get(user)?.push(c);
-    if (answer) void a.answer(c.callId);
-    else a.reject(c.callId, 486);
-  });
+  const a = recordingAgent(ex.wsUrl, user, answer, { invites, incoming });
   agents.push(a);
   await new Promise<void>((resolve, reject) => {
     a.on("registration", (s, why) => {
