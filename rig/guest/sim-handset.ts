@@ -55,10 +55,23 @@ export class SimHandset {
   /**
    * What the chip does with the driver's start-up write of ones to INT_STAT:
    * clears it (write-1-to-clear). The stub keeps the ones, and the driver then
-   * reports an overflow at every poll.
+   * reports an overflow at every poll — and writes the flags it read back, so
+   * a clear that lands between its read and its write-back is undone (under
+   * emulation the two can be 100 ms and more apart): cleared until INT_STAT
+   * reads 0 for 1.5 s running. Returns the writes it took.
    */
-  async clearKeypadFlags(): Promise<void> {
-    await this.bus.writeByte(0x34, 0x02, 0);
+  async clearKeypadFlags(): Promise<number> {
+    let writes = 0;
+    for (let clean = 0; clean < 50 && writes < 50; ) {
+      if ((await this.bus.readByte(0x34, 0x02)) === 0) clean++;
+      else {
+        clean = 0;
+        writes++;
+        await this.bus.writeByte(0x34, 0x02, 0);
+      }
+      await sleep(30);
+    }
+    return writes;
   }
 
   /** Presses and releases each key of `keys` (0-9 * #) on the 4×3 keypad. */
