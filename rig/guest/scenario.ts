@@ -101,8 +101,9 @@ await step(
       "ring onset on the loopback card",
       `${(ring.at(first) - sentAt).toFixed(0)} ms from the INVITE sent to the first sound captured`,
     );
-    leds = await handset.sample("GPIO25", 2500);
-    await sleep(4000);
+    // The LED is sampled after the recording, not during it: the scenario's 5 ms
+    // polling would compete with the phone for the guest's CPUs while it rings.
+    await sleep(6500);
     const x = await ring.stop();
     const xr = xruns.stop();
     lag.disable();
@@ -117,6 +118,7 @@ await step(
       "the phone's ringer on the loopback card during the ring",
       `${xr.params}; ${underruns} underrun restart(s) seen (${xr.polls} polls of its /proc status, ${xr.xrunPolls} found it in XRUN)`,
     );
+    leds = await handset.sample("GPIO25", 2500);
     const starved = underruns > 0 ? ` [the ringer underran ${underruns}× under emulation]` : "";
     if (!cadence) throw new StepFailed("no emergency cadence in firmware/alerting/cadences.ts");
     const heard = analyse(x.subarray(first), 48000);
@@ -136,7 +138,7 @@ await step(
     if (!m.ok) throw new StepFailed(`${m.why}${starved} — heard ${trace(heard.slice(gap + 1))}`);
     const before = heard.slice(0, gap).filter((g) => g.on).length;
     const sounding = cadence.segments.filter((g) => g.freqs.length > 0).length;
-    return `${m.why}, from the first gap on (${before} sounding segments before it; a period has ${sounding})`;
+    return `${m.why}, from the first gap on (${before} sounding segments before it; a period has ${sounding})${starved}`;
   },
 );
 await step("the emergency LED (GPIO25 on gpio-sim) blinks its pattern", async () => {

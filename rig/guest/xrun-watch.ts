@@ -48,7 +48,7 @@ export class XrunWatch {
       try {
         const hw = readFileSync(`${this.dir}/hw_params`, "utf8");
         const f = (k: string) => new RegExp(`${k}:\\s*(\\S+)`).exec(hw)?.[1] ?? "?";
-        if (!hw.includes("closed"))
+        if (/^rate:/m.test(hw))
           this.params = `rate ${f("rate")}, period ${f("period_size")}, buffer ${f("buffer_size")} frames`;
       } catch {}
     }
