@@ -28,7 +28,11 @@ import {
 import { record } from "./ledger.ts";
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
-const QUIET_MS = Number(process.env.SOAK_QUIET_MS ?? 40_000);
+// Past the phone's own settle: 5 s of quiet, a collection, malloc_trim 2 s later,
+// and the second pass 34 s after the first (its trim at ~41 s). Sampled at 40 s the
+// second half was read before that trim half the time (100 → 127 → 146 MB, a false
+// "leak"); at 50 s both halves are read after it (104 → 80 → 81 MB).
+const QUIET_MS = Number(process.env.SOAK_QUIET_MS ?? 50_000);
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 const MB = 1024 * 1024;
