@@ -189,7 +189,15 @@ describe("an emergency through a flood", () => {
     // The first rings; at most 10 pass at once (the burst), the rest wait their turn
     // (at most 16 wait, so none of these 16 is refused for lack of room).
     const burst = Array.from({ length: 16 }, (_, i) => c.invite("2001", { source: i }));
-    const victim = burst[13] as FloodCall;
+    // The victim is one the phone holds waiting: the triage's own 100 Trying says so
+    // (the INVITEs of two sources cross Kamailio's workers in any order, so a fixed
+    // index may be one of the burst that passes at once and gets 486). The last
+    // to be told to wait has the longest wait left (a token each 50 ms).
+    const waitedOn = () => wire.filter((w) => w.dir === "out" && w.start.startsWith("SIP/2.0 100"));
+    await until("the phone to hold five INVITEs waiting", () => waitedOn().length >= 5, 3000);
+    const stillWaiting = waitedOn().filter((w) => sent(w.callId).every((r) => r.code < 180));
+    const victim = c.calls.get(stillWaiting.at(-1)?.callId ?? "") as FloodCall;
+    expect(victim).toBeDefined();
     c.cancel(victim);
     await c.settled(3000);
     expect(victim.final?.code).toBe(487);
