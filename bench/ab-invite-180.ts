@@ -15,12 +15,12 @@
  * a ROOT written ROOT@K=V gets that variable alone.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { stringify } from "yaml";
 import { startLabExchange } from "../server/kamailio/lab-exchange.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
+import { labAudio, writeConfig } from "../test/support/phone-config.ts";
 import { runSipp } from "../test/support/sipp.ts";
 import { cancelScenario } from "../test/support/sipp-scenarios.ts";
 import {
@@ -108,19 +108,12 @@ try {
     for (const t of trees) {
       const user = String(2500 + n++);
       const file = join(dir, `${user}.yaml`);
-      writeFileSync(
-        file,
-        stringify({
-          account: { user },
-          exchange: { url: ex.wsUrl },
-          audio: {
-            ringer: { device: "ringer", rate: 48000 },
-            earpiece: "earpiece",
-            microphone: "mic",
-          },
-          journal: { path: join(dir, `${user}.jsonl`) },
-        }),
-      );
+      writeConfig(file, {
+        account: { user },
+        exchange: { url: ex.wsUrl },
+        audio: labAudio(48000),
+        journal: { path: join(dir, `${user}.jsonl`) },
+      });
       const node = [
         process.execPath,
         ...nodeArgs,

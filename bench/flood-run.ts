@@ -14,6 +14,7 @@ import { startLabExchange } from "../server/kamailio/lab-exchange.ts";
 import { FloodCaller } from "../test/server/flood-caller.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
 import { startBench } from "../test/support/bench-process.ts";
+import { labAudio } from "../test/support/phone-config.ts";
 
 export interface FloodOptions {
   sources: number;
@@ -95,7 +96,7 @@ export async function runFlood(o: FloodOptions): Promise<FloodResult> {
     {
       account: { user: "2001" },
       exchange: { url: ex.wsUrl },
-      audio: { ringer: { device: "ringer", rate: 8000 }, earpiece: "earpiece", microphone: "mic" },
+      audio: labAudio(8000),
       journal: { path: join(dir, "journal.jsonl") },
     },
     {

@@ -20,12 +20,11 @@
  *   import { measureIdleCpu } from "./idle-cpu.ts"   (npm run bench)
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
 
 export interface ThreadFigures {
   /** The thread's name (comm): "node" (the event loop), "libuv-worker", "V8 Worker", … */
@@ -122,6 +121,7 @@ export async function measureIdleCpu(
     entry = [outfile];
   }
   const { startLabExchange } = await import("../server/kamailio/lab-exchange.ts");
+  const { minimalConfig, writeConfig } = await import("../test/support/phone-config.ts");
   const ex = await startLabExchange();
   const dir = mkdtempSync(join(tmpdir(), "deskphone-idle-"));
   // A notify socket as systemd holds it, when native/system's test receiver is built.
@@ -138,17 +138,9 @@ export async function measureIdleCpu(
     };
     receiver = { fd: r.bind(notifySocket), close: r.close };
   }
-  const config = join(dir, "config.yaml");
-  writeFileSync(
-    config,
-    stringify({
-      account: { user: "2001" },
-      exchange: { url: ex.wsUrl },
-      audio: { ringer: "null", earpiece: "null", microphone: "null" },
-      journal: { path: join(dir, "journal.jsonl") },
-      hal: { backend: "gpio", gpio: WIRING },
-    }),
-    { mode: 0o600 },
+  const config = writeConfig(
+    join(dir, "config.yaml"),
+    minimalConfig("2001", ex.wsUrl, dir, { hal: { backend: "gpio", gpio: WIRING } }),
   );
   const phone = spawn(process.execPath, [...entry, PHONE, config], {
     env: {

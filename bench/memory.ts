@@ -32,6 +32,7 @@ import { startLabExchange } from "../server/kamailio/lab-exchange.ts";
 import { PhoneAgent } from "../sip/phone-agent.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
 import { startBench } from "../test/support/bench-process.ts";
+import { EXCLUSIVE_AUDIO } from "../test/support/phone-config.ts";
 import { createTestCa } from "../test/support/test-ca.ts";
 import { productionNodeFlags, runFlood, unitEnvironment } from "./flood-run.ts";
 import { cpuMsOf, type MemorySample, memoryOf, phaseStream } from "./phone-process.ts";
@@ -85,12 +86,7 @@ export async function measureCalls(o: MemoryRunOptions): Promise<MemoryFigures> 
       {
         account: { user: "2001", password: "pw-2001" },
         exchange: { url: ex.wssUrl("localhost"), caFile: ca.caFile },
-        audio: {
-          ringer: { device: "ringer", rate: 48000 },
-          earpiece: { device: "hw-earpiece", rate: 8000 },
-          microphone: { device: "hw-mic", rate: 8000 },
-          callMediaThread: true,
-        },
+        audio: EXCLUSIVE_AUDIO,
         journal: { path: join(dir, "journal.jsonl") },
       },
       { ...lab.env, ...(o.env ?? unitEnvironment()) },

@@ -27,6 +27,7 @@ import { PhoneAgent } from "../sip/phone-agent.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
 import { startBench } from "../test/support/bench-process.ts";
 import { call, registerPhone } from "../test/support/lab-phones.ts";
+import { EXCLUSIVE_AUDIO } from "../test/support/phone-config.ts";
 import { type PartResult, spread } from "./bench-table.ts";
 import { journalModes } from "./journal-modes.ts";
 import {
@@ -56,12 +57,7 @@ export async function run(o: { quick?: boolean; runs?: number } = {}): Promise<P
     {
       account: { user: "2001" },
       exchange: { url: ex.wsUrl },
-      audio: {
-        ringer: { device: "ringer", rate: 48000 },
-        earpiece: { device: "hw-earpiece", rate: 8000 },
-        microphone: { device: "hw-mic", rate: 8000 },
-        callMediaThread: true,
-      },
+      audio: EXCLUSIVE_AUDIO,
       journal: { path: join(dir, "journal.jsonl") },
     },
     lab.env,

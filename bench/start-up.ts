@@ -12,12 +12,12 @@
  * `measureStartUp()` returns the figures (npm run bench calls it).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
 import { type LabExchange, startLabExchange } from "../server/kamailio/lab-exchange.ts";
+import { minimalConfig, writeConfig } from "../test/support/phone-config.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_CLI = join(ROOT, "bin/deskphone.mjs");
@@ -158,17 +158,7 @@ export async function measureStartUp(
   const ex = o.exchange ?? (await startLabExchange());
   const dir = mkdtempSync(join(tmpdir(), "deskphone-start-up-"));
   try {
-    const config = join(dir, "config.yaml");
-    writeFileSync(
-      config,
-      stringify({
-        account: { user: "2001" },
-        exchange: { url: ex.wsUrl },
-        audio: { ringer: "null", earpiece: "null", microphone: "null" },
-        journal: { path: join(dir, "journal.jsonl") },
-      }),
-      { mode: 0o600 },
-    );
+    const config = writeConfig(join(dir, "config.yaml"), minimalConfig("2001", ex.wsUrl, dir));
     const ours: OneStart[] = [];
     const bare: OneStart[] = [];
     const noCache: OneStart[] = [];

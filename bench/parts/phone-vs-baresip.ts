@@ -19,7 +19,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import {
   freePort,
   type LabExchange,
@@ -28,6 +27,7 @@ import {
 import { alsaLab } from "../../test/support/alsa-lab.ts";
 import { startBench } from "../../test/support/bench-process.ts";
 import { call } from "../../test/support/lab-phones.ts";
+import { labAudio, writeConfig } from "../../test/support/phone-config.ts";
 import { runSipp } from "../../test/support/sipp.ts";
 import { callScenario, cancelScenario } from "../../test/support/sipp-scenarios.ts";
 import { type PartResult, type Row, spread } from "../bench-table.ts";
@@ -107,7 +107,7 @@ function oursConfig(ex: LabExchange, user: string, dir: string) {
   return {
     account: { user },
     exchange: { url: ex.wsUrl },
-    audio: { ringer: { device: "ringer", rate: 48000 }, earpiece: "earpiece", microphone: "mic" },
+    audio: labAudio(48000),
     journal: { path: join(dir, `${user}.jsonl`) },
   };
 }
@@ -117,7 +117,7 @@ function ours(ex: LabExchange, env: NodeJS.ProcessEnv): Contender {
     name: "ours",
     prepare(user, dir) {
       const file = join(dir, `${user}.yaml`);
-      writeFileSync(file, stringify(oursConfig(ex, user, dir)));
+      writeConfig(file, oursConfig(ex, user, dir));
       return () =>
         spawnLogged(process.execPath, ["bin/deskphone.mjs", "run", "--config", file], env);
     },
