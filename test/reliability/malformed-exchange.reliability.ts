@@ -24,13 +24,14 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltPhone, buildPhone } from "../../firmware/app/build-phone.ts";
-import { validateConfig } from "../../firmware/app/config.ts";
 import { MockHandset } from "../../hal/mock.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { PhoneAgent } from "../../sip/phone-agent.ts";
+import { nullAudioAt, validConfig } from "../support/phone-config.ts";
 import { type WaitForState, waitForState } from "../support/wait-for-state.ts";
 import { registered, sleep } from "./faults-kit.ts";
 import { record } from "./ledger.ts";
+import { damage, OFFER, type SipText, text } from "./malformed-invite.ts";
 
 const USER = "2001";
 const MUTATIONS = Number(process.env.MALFORMED_EXCHANGE_MUTATIONS ?? 200);
@@ -48,22 +49,15 @@ const inbox: string[] = [];
 beforeAll(async () => {
   ex = await startLabExchange({ floodLimit: { requests: 100_000, unitS: 1 } });
   dir = mkdtempSync(join(tmpdir(), "deskphone-malformed-exchange-"));
-  const c = validateConfig({
+  const config = validConfig({
     account: { user: USER },
     exchange: { url: ex.wsUrl },
-    audio: {
-      ringer: { device: "null", rate: 8000 },
-      earpiece: { device: "null", rate: 8000 },
-      microphone: { device: "null", rate: 8000 },
-      callMediaThread: false,
-      nativeRinger: false,
-    },
+    audio: nullAudioAt(8000),
     phone: { dnd: true },
     journal: { path: join(dir, "journal.jsonl") },
   });
-  if (!c.ok) throw new Error(JSON.stringify(c.errors));
   handset = new MockHandset();
-  phone = buildPhone(c.config, handset, { log: (l, m) => logs.push(`${l} ${m}`) });
+  phone = buildPhone(config, handset, { log: (l, m) => logs.push(`${l} ${m}`) });
   waitFor = waitForState(phone.phone, USER, logs);
   phone.phone.start();
   await waitFor("registered", (s) => s.registered);
@@ -79,20 +73,9 @@ afterAll(async () => {
 });
 
 const id = () => randomBytes(5).toString("hex");
-const SDP = [
-  "v=0",
-  "o=- 1 1 IN IP4 127.0.0.1",
-  "s=-",
-  "c=IN IP4 127.0.0.1",
-  "t=0 0",
-  "m=audio 40000 RTP/AVP 0",
-  "a=rtpmap:0 PCMU/8000",
-  "",
-].join("\r\n");
-
 /** A valid INVITE to the phone from a raw caller, as lines and a body. */
-function invite(o: { extra?: string[]; body?: string } = {}) {
-  const body = o.body ?? SDP;
+function invite(o: { extra?: string[]; body?: string } = {}): SipText {
+  const body = o.body ?? OFFER;
   const port = sock.address().port;
   return {
     start: `INVITE sip:${USER}@${ex.host}:${ex.udpPort} SIP/2.0`,
@@ -111,23 +94,7 @@ function invite(o: { extra?: string[]; body?: string } = {}) {
     body,
   };
 }
-type Msg = ReturnType<typeof invite>;
-const text = (m: Msg) => `${m.start}\r\n${m.headers.join("\r\n")}\r\n\r\n${m.body}`;
-const edit = (f: (m: Msg) => void) => {
-  const m = invite();
-  f(m);
-  return text(m);
-};
-const without = (name: string) =>
-  edit((m) => {
-    m.headers = m.headers.filter((h) => !h.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  });
-const withHeaders = (extra: string[], body?: string) =>
-  text(invite({ extra, ...(body !== undefined && { body }) }));
-const lengthSaid = (n: string) =>
-  edit((m) => {
-    m.headers = m.headers.map((h) => (h.startsWith("Content-Length") ? `Content-Length: ${n}` : h));
-  });
+const { edit, without, withHeaders, requiredMissing, lengthsWrong } = damage(invite);
 
 const corpus = (): [string, string | Buffer][] => [
   ["empty datagram", Buffer.alloc(0)],
@@ -140,12 +107,7 @@ const corpus = (): [string, string | Buffer][] => [
   ["unknown method", edit((m) => (m.start = m.start.replace("INVITE", "FROB")))],
   ["lower-case method", edit((m) => (m.start = m.start.replace("INVITE", "invite")))],
   ["status line to nobody", "SIP/2.0 200 OK\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n"],
-  ["no Via", without("Via")],
-  ["no Call-ID", without("Call-ID")],
-  ["no CSeq", without("CSeq")],
-  ["no From", without("From")],
-  ["no To", without("To")],
-  ["no Max-Forwards", without("Max-Forwards")],
+  ...requiredMissing(),
   ["Max-Forwards 0", edit((m) => (m.headers[1] = "Max-Forwards: 0"))],
   ["CSeq method differs", withHeaders([]).replace("CSeq: 1 INVITE", "CSeq: 1 BYE")],
   ["CSeq not a number", withHeaders([]).replace("CSeq: 1 INVITE", "CSeq: x INVITE")],
@@ -159,10 +121,7 @@ const corpus = (): [string, string | Buffer][] => [
     edit((m) => (m.headers[0] = "Via: SIP/2.0/UDP 127.0.0.1:99999;branch=z9hG4bKx")),
   ],
   ["From without a tag", edit((m) => (m.headers[2] = `From: <sip:3901@${ex.host}>`))],
-  ["Content-Length too large", lengthSaid("5000")],
-  ["Content-Length too small", lengthSaid("10")],
-  ["Content-Length negative", lengthSaid("-1")],
-  ["Content-Length not a number", lengthSaid("lots")],
+  ...lengthsWrong(),
   ["no Content-Length (UDP allows it)", without("Content-Length")],
   ["a 16 KB header", withHeaders([`Subject: ${"x".repeat(16_384)}`])],
   ["a 4 KB Alert-Info", withHeaders([`Alert-Info: <http://x/${"y".repeat(4000)}>`])],
@@ -183,18 +142,18 @@ const corpus = (): [string, string | Buffer][] => [
     withHeaders([], "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"),
   ],
   ["SDP that is not SDP", withHeaders([], "\u0000\u0001\u0002 definitely not sdp")],
-  ["SDP port out of range", withHeaders([], SDP.replace("40000", "99999"))],
-  ["SDP with 200 m= lines", withHeaders([], SDP + "m=audio 40002 RTP/AVP 0\r\n".repeat(200))],
+  ["SDP port out of range", withHeaders([], OFFER.replace("40000", "99999"))],
+  ["SDP with 200 m= lines", withHeaders([], OFFER + "m=audio 40002 RTP/AVP 0\r\n".repeat(200))],
   [
     "SDP c= with a bad address",
-    withHeaders([], SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 999.1.1")),
+    withHeaders([], OFFER.replace("c=IN IP4 127.0.0.1", "c=IN IP4 999.1.1")),
   ],
   [
     "SDP with no codec we know",
-    withHeaders([], SDP.replace("RTP/AVP 0", "RTP/AVP 99").replace("0 PCMU", "99 FOO")),
+    withHeaders([], OFFER.replace("RTP/AVP 0", "RTP/AVP 99").replace("0 PCMU", "99 FOO")),
   ],
   ["Content-Type not SDP", withHeaders([]).replace("application/sdp", "text/html")],
-  ["a 60 KB datagram", withHeaders([], `${SDP}a=x:${"z".repeat(60_000)}\r\n`)],
+  ["a 60 KB datagram", withHeaders([], `${OFFER}a=x:${"z".repeat(60_000)}\r\n`)],
 ];
 
 /** Sends `data`; the first final answer (or the last provisional one) within QUIET_MS. */

@@ -14,10 +14,11 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltPhone, buildPhone } from "../../firmware/app/build-phone.ts";
-import { validateConfig } from "../../firmware/app/config.ts";
 import { MockHandset } from "../../hal/mock.ts";
+import { nullAudioAt, validConfig } from "../support/phone-config.ts";
 import { FakeExchange, headerOf } from "./fake-exchange.ts";
 import { record } from "./ledger.ts";
+import { damage, OFFER, type SipText, text } from "./malformed-invite.ts";
 
 const USER = "2001";
 let ex: FakeExchange;
@@ -28,20 +29,13 @@ const logs: string[] = [];
 beforeAll(async () => {
   ex = await FakeExchange.start();
   dir = mkdtempSync(join(tmpdir(), "deskphone-malformed-"));
-  const c = validateConfig({
+  const config = validConfig({
     account: { user: USER },
     exchange: { url: ex.url },
-    audio: {
-      ringer: { device: "null", rate: 8000 },
-      earpiece: { device: "null", rate: 8000 },
-      microphone: { device: "null", rate: 8000 },
-      callMediaThread: false,
-      nativeRinger: false,
-    },
+    audio: nullAudioAt(8000),
     journal: { path: join(dir, "journal.jsonl") },
   });
-  if (!c.ok) throw new Error(JSON.stringify(c.errors));
-  phone = buildPhone(c.config, new MockHandset(), { log: (l, m) => logs.push(`${l} ${m}`) });
+  phone = buildPhone(config, new MockHandset(), { log: (l, m) => logs.push(`${l} ${m}`) });
   phone.phone.start();
   await ex.registered;
 });
@@ -52,20 +46,10 @@ afterAll(async () => {
 });
 
 const id = () => randomBytes(5).toString("hex");
-const SDP = [
-  "v=0",
-  "o=- 1 1 IN IP4 127.0.0.1",
-  "s=-",
-  "c=IN IP4 127.0.0.1",
-  "t=0 0",
-  "m=audio 40000 RTP/AVP 0",
-  "a=rtpmap:0 PCMU/8000",
-  "",
-].join("\r\n");
 
 /** A valid INVITE from the exchange, as header lines and a body. */
-function invite(o: { callId?: string; extra?: string[]; body?: string } = {}) {
-  const body = o.body ?? SDP;
+function invite(o: { callId?: string; extra?: string[]; body?: string } = {}): SipText {
+  const body = o.body ?? OFFER;
   return {
     start: `INVITE sip:${USER}@127.0.0.1 SIP/2.0`,
     headers: [
@@ -83,20 +67,7 @@ function invite(o: { callId?: string; extra?: string[]; body?: string } = {}) {
     body,
   };
 }
-const text = (m: ReturnType<typeof invite>) =>
-  `${m.start}\r\n${m.headers.join("\r\n")}\r\n\r\n${m.body}`;
-const without = (name: string) => {
-  const m = invite();
-  m.headers = m.headers.filter((h) => !h.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return text(m);
-};
-const withHeaders = (extra: string[], body?: string) =>
-  text(invite({ extra, ...(body !== undefined && { body }) }));
-const lengthSaid = (n: string) => {
-  const m = invite();
-  m.headers = m.headers.map((h) => (h.startsWith("Content-Length") ? `Content-Length: ${n}` : h));
-  return text(m);
-};
+const { withHeaders, requiredMissing, lengthsWrong } = damage(invite);
 
 const corpus = (): [string, string | Buffer][] => [
   ["empty message", ""],
@@ -109,21 +80,13 @@ const corpus = (): [string, string | Buffer][] => [
   ["unknown method", text({ ...invite(), start: `FROB sip:${USER}@127.0.0.1 SIP/2.0` })],
   ["status line only", "SIP/2.0 200\r\n\r\n"],
   ["response to nothing", "SIP/2.0 999 Whatever\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n"],
-  ["no Via", without("Via")],
-  ["no Call-ID", without("Call-ID")],
-  ["no CSeq", without("CSeq")],
-  ["no From", without("From")],
-  ["no To", without("To")],
-  ["no Max-Forwards", without("Max-Forwards")],
+  ...requiredMissing(),
   ["CSeq method differs", withHeaders([]).replace("CSeq: 1 INVITE", "CSeq: 1 BYE")],
   ["CSeq not a number", withHeaders([]).replace("CSeq: 1 INVITE", "CSeq: x INVITE")],
   ["two Call-IDs", withHeaders([`Call-ID: ${id()}`])],
   ["two CSeqs", withHeaders(["CSeq: 7 INVITE"])],
   ["two From headers", withHeaders([`From: <sip:3002@127.0.0.1>;tag=${id()}`])],
-  ["Content-Length too large", lengthSaid("5000")],
-  ["Content-Length too small", lengthSaid("10")],
-  ["Content-Length negative", lengthSaid("-1")],
-  ["Content-Length not a number", lengthSaid("lots")],
+  ...lengthsWrong(),
   ["a 64 KB header", withHeaders([`Subject: ${"x".repeat(65_536)}`])],
   ["a 10 KB Alert-Info", withHeaders([`Alert-Info: <http://x/${"y".repeat(10_000)}>`])],
   [
@@ -142,11 +105,11 @@ const corpus = (): [string, string | Buffer][] => [
     withHeaders([], "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"),
   ],
   ["SDP that is not SDP", withHeaders([], "\u0000\u0001\u0002 definitely not sdp")],
-  ["SDP port out of range", withHeaders([], SDP.replace("40000", "99999"))],
-  ["SDP with 500 m= lines", withHeaders([], SDP + "m=audio 40002 RTP/AVP 0\r\n".repeat(500))],
+  ["SDP port out of range", withHeaders([], OFFER.replace("40000", "99999"))],
+  ["SDP with 500 m= lines", withHeaders([], OFFER + "m=audio 40002 RTP/AVP 0\r\n".repeat(500))],
   [
     "SDP c= with a bad address",
-    withHeaders([], SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 999.1.1")),
+    withHeaders([], OFFER.replace("c=IN IP4 127.0.0.1", "c=IN IP4 999.1.1")),
   ],
   ["Max-Forwards 0", withHeaders([]).replace("Max-Forwards: 70", "Max-Forwards: 0")],
   [
