@@ -89,6 +89,15 @@ export function nativeCallMedia(): NativeCallMedia | undefined {
   return native ?? undefined;
 }
 
+/** CallMediaThread.started(): monotonic ms, undefined until it happened. */
+export interface MediaStart {
+  micOpen: number | undefined;
+  earOpen: number | undefined;
+  firstMicSent: number | undefined;
+  firstEar: number | undefined;
+  firstHeard: number | undefined;
+}
+
 export interface CallMediaThreadOptions extends CallMediaOptions {
   /** Earpiece frames kept queued ahead of the device, 1–3 (default 2). */
   queueFrames?: number;
@@ -397,6 +406,24 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
         earFrames: v("earFrames"),
         earUnderruns: v("earUnderruns"),
       },
+    };
+  }
+
+  /**
+   * When the call's media started on the thread, monotonic ms (process.hrtime's
+   * clock; undefined: not yet): the microphone and earpiece last opened, the first
+   * RTP packet with a microphone frame in it sent, the first frame written to the
+   * earpiece, and the first with the far end's audio (not silence) in it.
+   */
+  started(): MediaStart {
+    if (!this.isClosed) this.lastStats = this.n.stats(this.h);
+    const t = (k: string) => (this.lastStats[k] ? this.lastStats[k] : undefined);
+    return {
+      micOpen: t("micOpenMs"),
+      earOpen: t("earOpenMs"),
+      firstMicSent: t("firstMicSentMs"),
+      firstEar: t("firstEarMs"),
+      firstHeard: t("firstHeardMs"),
     };
   }
 

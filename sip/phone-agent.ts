@@ -12,9 +12,10 @@
  * - call-verbs.ts and outgoing-call.ts: the SIP verbs for the controller's effects.
  */
 import { EventEmitter } from "node:events";
-import { type Invitation, type Session, UserAgent } from "sip.js";
+import { Invitation, Inviter, type Session, UserAgent } from "sip.js";
 import type { CallMedia } from "../audio/call-media.ts";
 import { answer, hold, reject, ringing, sendDtmf } from "./call-verbs.ts";
+import { type CallWireTimes, WireTimes } from "./call-wire-times.ts";
 import { type AgentEvents, CallBook } from "./calls.ts";
 import { connectionVerified, localAddress } from "./exchange-connection.ts";
 import { takeInvite } from "./incoming-invite.ts";
@@ -51,6 +52,7 @@ export class PhoneAgent extends EventEmitter<AgentEvents> {
   private readonly domain: string;
   private shed = 0;
   private shedLoggedAt = 0;
+  private readonly wire = new WireTimes();
 
   constructor(private readonly o: PhoneAgentOptions) {
     super();
@@ -68,9 +70,16 @@ export class PhoneAgent extends EventEmitter<AgentEvents> {
       log,
     );
     const codecs = o.media?.codecs ?? ["pcmu", "pcma"];
+    const tap = o.wireTap;
     this.ua = makeUserAgent(
       uri,
-      o,
+      {
+        ...o,
+        wireTap: (dir, message, atMs) => {
+          this.wire.seen(dir, message, atMs);
+          tap?.(dir, message, atMs);
+        },
+      },
       {
         invite: (inv: Invitation) =>
           takeInvite(this.calls, inv, {
@@ -126,6 +135,16 @@ export class PhoneAgent extends EventEmitter<AgentEvents> {
   /** The media of a call, once it has one. */
   media(callId: string): CallMedia | undefined {
     return this.calls.get(callId)?.sdh?.media;
+  }
+
+  /**
+   * When the call's INVITE arrived and our 200 OK and BYE went out (monotonic
+   * ms, process.hrtime), filled in as they do; {} for a call the agent does not
+   * know (any more): ask while it is still a call.
+   */
+  wireTimes(callId: string): CallWireTimes {
+    const s = this.calls.get(callId)?.session;
+    return s instanceof Invitation || s instanceof Inviter ? this.wire.of(s.request.callId) : {};
   }
 
   /** 180 Ringing (RFC 3261 §13.3.1.1). */

@@ -97,6 +97,11 @@ export class CallAudio {
     this.earpieceIdle();
   }
 
+  /** When the last call's media thread had let go of the earpiece and microphone for `media` (monotonic ms). */
+  devicesReleasedFor(media: CallMediaThread): number | undefined {
+    return this.handOver?.releasedFor(media);
+  }
+
   /** The phone stops: no more tones into a thread. */
   stop(): void {
     this.overlay.stop();

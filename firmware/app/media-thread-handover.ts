@@ -28,6 +28,9 @@ export class MediaThreadHandOver {
   private threadCall: string | undefined;
   /** Settles when the last call media thread has let go of the devices. */
   private free: Promise<void> = Promise.resolve();
+  /** When the last thread let go of the devices (monotonic ms), as the phone learnt it. */
+  private freedAt: number | undefined;
+  private readonly releasedBefore = new WeakMap<CallMediaThread, number>();
   private readonly reporting = new WeakSet<CallMediaThread>();
 
   constructor(
@@ -42,6 +45,15 @@ export class MediaThreadHandOver {
   /** The thread that has the devices now, if any. */
   get current(): CallMediaThread | undefined {
     return this.thread;
+  }
+
+  /**
+   * When the last call's thread had let go of the devices for `media`'s thread
+   * (monotonic ms): undefined if it had not after HANDOVER_WAIT_MS, or `media`
+   * was never given them.
+   */
+  releasedFor(media: CallMediaThread): number | undefined {
+    return this.releasedBefore.get(media);
   }
 
   /** Settles when no thread has the devices any more. */
@@ -66,7 +78,8 @@ export class MediaThreadHandOver {
       media.on("reopened", (d) => this.log("info", `ALSA device "${d}" is back`));
       media.on("remote-error", (m) => this.log("error", `call media: ${m}`));
     }
-    await Promise.all([this.letGo(), this.released()]);
+    const [, released] = await Promise.all([this.letGo(), this.released()]);
+    if (released && this.freedAt !== undefined) this.releasedBefore.set(media, this.freedAt);
     if (this.thread !== media) return; // disconnected meanwhile
     await media.setDevices(this.devices.earpiece, this.devices.microphone);
     this.opened(media);
@@ -77,11 +90,14 @@ export class MediaThreadHandOver {
     this.thread = undefined;
     this.threadCall = undefined;
     media.clearOverlay();
-    this.free = media.setDevices(undefined, undefined);
+    this.freedAt = undefined;
+    this.free = media.setDevices(undefined, undefined).then(() => {
+      this.freedAt = monotonicMs();
+    });
   }
 
-  /** Waits for `devicesFree`, at most HANDOVER_WAIT_MS; going ahead after that is logged. */
-  private async released(): Promise<void> {
+  /** Waits for `devicesFree`, at most HANDOVER_WAIT_MS; going ahead after that is logged (false). */
+  private async released(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => {
       timer = setTimeout(() => resolve("late"), HANDOVER_WAIT_MS);
@@ -89,15 +105,14 @@ export class MediaThreadHandOver {
     const started = monotonicMs();
     const outcome = await Promise.race([this.free.then(() => "free" as const), late]);
     clearTimeout(timer);
-    if (outcome === "late")
+    if (outcome === "late") {
       this.log(
         "warn",
         `call media: the last call's thread still has the earpiece and microphone after ${HANDOVER_WAIT_MS} ms; opening them anyway`,
       );
-    else
-      this.log(
-        "debug",
-        `call media: devices free after ${(monotonicMs() - started).toFixed(1)} ms`,
-      );
+      return false;
+    }
+    this.log("debug", `call media: devices free after ${(monotonicMs() - started).toFixed(1)} ms`);
+    return true;
   }
 }

@@ -30,6 +30,7 @@ import {
 } from "../controller/state.ts";
 import { CallAudio } from "./call-audio.ts";
 import { EffectRunner, type JournalSink, type LedOutput } from "./effect-runner.ts";
+import { HandOverReport } from "./handover-report.ts";
 import type { Microphone } from "./js-call-audio.ts";
 import type { Log } from "./log.ts";
 import type { CallDevices } from "./media-thread-handover.ts";
@@ -70,6 +71,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   private s: PhoneState;
   private readonly audio: CallAudio;
   private readonly effects: EffectRunner;
+  private readonly handOver: HandOverReport;
   private settle: MemorySettle | undefined;
 
   constructor(private readonly p: PhoneParts) {
@@ -92,6 +94,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
       log,
     });
     this.effects = new EffectRunner({ ...p, audio: this.audio, log }, (ev) => this.dispatch(ev));
+    this.handOver = new HandOverReport(p.agent, log, (m) => this.audio.devicesReleasedFor(m));
     listenToAgent(p.agent, {
       alertConfig,
       dispatch: (ev) => this.dispatch(ev),
@@ -125,6 +128,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   async stop(): Promise<void> {
     this.settle?.stop();
     this.effects.stop();
+    this.handOver.stop();
     this.audio.stop();
     await this.p.agent.stop();
     const mic = this.p.microphone;
@@ -147,6 +151,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   dispatch(ev: PhoneEvent): void {
     const [s, fx] = transition(this.s, ev);
     this.s = s;
+    this.handOver.saw(ev, fx); // before the effects: the preempted call is still the agent's
     this.effects.run(fx);
     this.emit("effects", ev, fx);
     this.emit("state", s);

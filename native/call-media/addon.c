@@ -407,6 +407,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "jbUnderruns", (double)s.jb.underruns);
   set_num(env, o, "jitterMs", s.jb.jitter_ms);
   set_num(env, o, "targetMs", s.jb.target_ms);
+  set_num(env, o, "micOpenMs", s.mic_open_ms);
+  set_num(env, o, "earOpenMs", s.ear_open_ms);
+  set_num(env, o, "firstMicSentMs", s.first_mic_sent_ms);
+  set_num(env, o, "firstEarMs", s.first_ear_ms);
+  set_num(env, o, "firstHeardMs", s.first_heard_ms);
   return o;
 }
 

@@ -72,8 +72,10 @@ void device_open(engine *e, device *d) {
     snd_pcm_start(pcm);
     e->mic_fill = 0;
     e->mic_primed = 0;
+    e->st.mic_open_ms = monotonic_ms();
   } else {
     e->ear_primed = 0;
+    e->st.ear_open_ms = monotonic_ms();
   }
   if (d->failed) media_report(e, d, EV_DEVICE_OK, "reopened");
   d->failed = 0;
@@ -149,6 +151,7 @@ void playback_tick(engine *e) {
     else if (delay > e->queue_frames * FRAME + FRAME / 2) writes = 0;
   }
   for (int i = 0; i < writes; i++) {
+    uint64_t played = e->jb.stats.played;
     play_frame(e, frame);
     snd_pcm_sframes_t n = snd_pcm_writei(d->pcm, frame, FRAME);
     if (n == -EPIPE) { /* underrun: prepare and write again */
@@ -163,6 +166,8 @@ void playback_tick(engine *e) {
       break;
     }
     e->st.ear_frames++;
+    if (!e->st.first_ear_ms) e->st.first_ear_ms = monotonic_ms();
+    if (!e->st.first_heard_ms && e->jb.stats.played > played) e->st.first_heard_ms = monotonic_ms();
   }
   if (priming && snd_pcm_delay(d->pcm, &delay) == 0) e->ear_paced = delay > 0;
 }

@@ -29,8 +29,13 @@ static void tick(engine *e) {
   int16_t mic[FRAME];
   e->ticks++;
   take_devices(e);
+  uint64_t captured = e->st.mic_frames, sent = e->st.sent;
   capture_frame(e, mic);
   send_audio(e, mic);
+  if (!e->st.first_mic_sent_ms) {
+    if (e->st.mic_frames > captured) e->mic_unsent = 1;
+    if (e->mic_unsent && e->st.sent > sent) e->st.first_mic_sent_ms = monotonic_ms();
+  }
   receive_all(e);
   playback_tick(e);
 }

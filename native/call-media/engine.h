@@ -61,6 +61,10 @@ typedef struct {
   uint32_t highest_seq, remote_ssrc;
   int have_remote_ssrc;
   jitter_stats jb;
+  /* When the call's media started, CLOCK_MONOTONIC ms (0: not yet): the devices' last
+   * opens, the first RTP packet carrying a microphone frame, the first frame written
+   * to the earpiece, and the first with the far end's audio in it. */
+  double mic_open_ms, ear_open_ms, first_mic_sent_ms, first_ear_ms, first_heard_ms;
 } engine_stats;
 
 typedef struct {
@@ -113,6 +117,7 @@ typedef struct engine {
   int16_t mic_fifo[MIC_FIFO];
   int mic_fill, mic_primed;
   int ear_primed, ear_paced;
+  int mic_unsent; /* a microphone frame is gathered and not yet sent (first_mic_sent_ms) */
   int16_t overlay[OVERLAY_SAMPLES];
   int overlay_head, overlay_count;
   jitter_buffer jb;

@@ -152,5 +152,40 @@ describe("preemption hand-over on exclusive devices", () => {
     // And the emergency caller hears B's microphone (1500 Hz) through the handed-over microphone.
     const heardByC = lab.played("earpiece2");
     expect(firstWindowOf(heardByC, 0, 1500)).toBeDefined();
+
+    // B reports its own hand-over (firmware/app/handover-report.ts), 2 s after the INVITE.
+    let report: string | undefined;
+    for (let i = 0; i < 40 && !report; i++, await sleep(100))
+      report = b.logs.find((l) => l.includes("preemption hand-over:"));
+    console.log(`B's own report: ${report}`);
+    expect(report, "B's hand-over log line").toBeDefined();
+    const outgoing = b.effects.find((e) => e.effects.some((f) => f.type === "end-call"));
+    const ended = outgoing?.effects.find((f) => f.type === "end-call");
+    const emergencyId = emergencyCall?.type === "incoming" ? emergencyCall.callId : "?";
+    expect(report).toContain(`emergency call ${emergencyId} took over from ${ended?.callId}`);
+    expect(report).not.toMatch(/not within|not seen on the wire/);
+    const figure = (what: string) => {
+      const m = new RegExp(`${what} (\\d+\\.\\d) ms`).exec(report ?? "");
+      return m ? Number(m[1]) : Number.NaN;
+    };
+    const [bye, ok, letGo, micOpen, earOpen, rtp, firstEar, heard] = [
+      "BYE sent",
+      "200 OK sent",
+      "let go of the devices",
+      "microphone open",
+      "earpiece open",
+      "first RTP with the microphone sent",
+      "first frame to the earpiece",
+      "the caller first on the earpiece",
+    ].map(figure) as [number, number, number, number, number, number, number, number];
+    // The order a hand-over must follow, each figure from the INVITE's arrival.
+    expect(bye).toBeGreaterThanOrEqual(0);
+    expect(ok).toBeGreaterThanOrEqual(bye); // the BYE leaves in the step that answers
+    expect(earOpen).toBeGreaterThanOrEqual(letGo); // no EBUSY: opened once let go
+    expect(micOpen).toBeGreaterThanOrEqual(letGo);
+    expect(rtp).toBeGreaterThan(micOpen);
+    expect(firstEar).toBeGreaterThanOrEqual(earOpen);
+    expect(heard).toBeGreaterThanOrEqual(firstEar);
+    expect(heard).toBeLessThan(2000);
   }, 40_000);
 });
