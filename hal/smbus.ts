@@ -52,6 +52,12 @@ export class ChipLink {
     return `${this.part} at 0x${this.address.toString(16)}`;
   }
 
+  /** How long until `run` tries the chip again (0 when it is not backing off). */
+  retryInMs(): number {
+    if (this.failedAt === undefined) return 0;
+    return Math.max(0, this.backoff - (this.now() - this.failedAt));
+  }
+
   /** Runs `op`, or skips it while backing off; false when it failed or was skipped. */
   async run(op: (bus: Smbus, address: number) => Promise<void>): Promise<boolean> {
     if (this.failedAt !== undefined && this.now() - this.failedAt < this.backoff) return false;

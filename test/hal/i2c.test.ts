@@ -67,6 +67,52 @@ describe("TCA8418 keypad", () => {
   });
 });
 
+describe("TCA8418 keypad without an INT line (polled)", () => {
+  it("clears INT_STAT only by writing back the flags it read (SCPS215: write-1-to-clear; bits 7:5 unused)", async () => {
+    const clock = new ManualClock();
+    const bus = new FakeI2cBus();
+    const chip = new FakeTca8418();
+    bus.attach(0x34, chip);
+    const kp = new Tca8418Keypad(bus, clock);
+    await run(clock, 30);
+    for (let i = 0; i < 12; i++) chip.key(0, 1, i % 2 === 0);
+    await run(clock, 30);
+    chip.key(2, 2, true);
+    await run(clock, 30);
+    const clears = bus.writes.filter((w) => w.register === 0x02).map((w) => w.value);
+    // On a flat register file (the rig's i2c-stub) a blind write of ones would *set* them:
+    // the driver's start-up 0xff left OVR_FLOW_INT up there, an overflow at every poll.
+    expect(clears).toEqual([0x09, 0x01]);
+    await kp.close();
+  });
+
+  it("a persisting overflow is logged once, then counted every 10 s; keys after it are read", async () => {
+    const clock = new ManualClock();
+    const bus = new FakeI2cBus();
+    const chip = new FakeTca8418();
+    bus.attach(0x34, chip);
+    const logs: string[] = [];
+    const kp = new Tca8418Keypad(bus, clock, { log: (l, m) => logs.push(`${l} ${m}`) });
+    const seen = keys(kp);
+    await run(clock, 30);
+    for (let second = 0; second < 5; second++) {
+      for (let i = 0; i < 12; i++) chip.key(1, 1, i % 2 === 0);
+      await run(clock, 1000, 20);
+    }
+    expect(seen).toHaveLength(50);
+    const lines = () => logs.filter((l) => l.includes("FIFO overflow"));
+    expect(lines()).toHaveLength(1);
+    await run(clock, 6000, 20);
+    expect(lines()).toHaveLength(2);
+    expect(lines()[1]).toMatch(/FIFO overflow 4 more time\(s\) in the last 10 s/);
+    chip.key(0, 0, true);
+    await run(clock, 40);
+    expect(seen.at(-1)).toBe("+1");
+    expect(chip.regs[0x02]).toBe(0);
+    await kp.close();
+  });
+});
+
 describe("MCP23017 key matrix", () => {
   it("scans rows on port A, reads columns on port B, debounced over two scans", async () => {
     const clock = new ManualClock();

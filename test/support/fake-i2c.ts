@@ -47,20 +47,55 @@ export class FakeI2cBus implements Smbus {
   async close(): Promise<void> {}
 }
 
-/** TCA8418: FIFO of 10 events, KEY_LCK_EC count, INT_STAT K_INT/OVR_FLOW, cleared by writing ones. */
+/**
+ * TCA8418 (SCPS215): FIFO of 10 events, KEY_LCK_EC count, INT_STAT flags cleared by
+ * writing ones — K_INT only once the FIFO is empty — and the INT output: asserted
+ * while a flag whose interrupt CFG enables is set; with INT_CFG, a clear that leaves
+ * K_INT set (events still queued) releases INT and asserts it again (the 50 µs pulse).
+ */
 export class FakeTca8418 implements FakeChip {
   readonly regs = new Uint8Array(0x30);
   private fifo: number[] = [];
+  /** Register reads and writes the driver made. */
+  transfers = 0;
+  /** The INT output's level changes: true = asserted (pulled low). */
+  onInt: (asserted: boolean) => void = () => {};
+  private intAsserted = false;
 
   read(r: number): number {
-    if (r === 0x03) return (this.regs[0x03] as number & 0xf0) | this.fifo.length;
+    this.transfers++;
+    if (r === 0x03) return ((this.regs[0x03] as number) & 0xf0) | this.fifo.length;
     if (r === 0x04) return this.fifo.shift() ?? 0;
     return this.regs[r] ?? 0;
   }
 
   write(r: number, v: number): void {
-    if (r === 0x02) this.regs[0x02] = (this.regs[0x02] as number) & ~v;
-    else this.regs[r] = v;
+    this.transfers++;
+    if (r !== 0x02) {
+      this.regs[r] = v;
+      this.updateInt();
+      return;
+    }
+    let stat = (this.regs[0x02] as number) & ~v;
+    const kIntStays = (v & 0x01) !== 0 && this.fifo.length > 0;
+    if (kIntStays) stat |= 0x01;
+    this.regs[0x02] = stat;
+    if (kIntStays && (this.regs[0x01] as number) & 0x10 && this.intAsserted) {
+      this.setInt(false); // INT_CFG: released for 50 µs, then asserted again
+      this.setInt(true);
+    }
+    this.updateInt();
+  }
+
+  /** INT follows the flags CFG enables (KE_IEN, GPI_IEN, K_LCK_IEN, OVR_FLOW_IEN: bits 0-3 each). */
+  private updateInt(): void {
+    this.setInt(((this.regs[0x02] as number) & (this.regs[0x01] as number) & 0x0f) !== 0);
+  }
+
+  private setInt(asserted: boolean): void {
+    if (asserted === this.intAsserted) return;
+    this.intAsserted = asserted;
+    this.onInt(asserted);
   }
 
   /** The chip's own scan saw a key go down or up at (row, col). */
@@ -69,11 +104,12 @@ export class FakeTca8418 implements FakeChip {
       ((this.regs[0x1d] as number) >> row) & 1 && ((this.regs[0x1e] as number) >> col) & 1;
     if (!inKeypad) return;
     if (this.fifo.length >= 10) {
-      this.regs[0x02] = (this.regs[0x02] as number) | 0x08; // OVR_FLOW_INT
-      return;
+      this.regs[0x02] = (this.regs[0x02] as number) | 0x08; // OVR_FLOW_INT; the event is lost
+    } else {
+      this.fifo.push((down ? 0x80 : 0) | (row * 10 + col + 1));
+      this.regs[0x02] = (this.regs[0x02] as number) | 0x01; // K_INT
     }
-    this.fifo.push((down ? 0x80 : 0) | (row * 10 + col + 1));
-    this.regs[0x02] = (this.regs[0x02] as number) | 0x01; // K_INT
+    this.updateInt();
   }
 }
 
