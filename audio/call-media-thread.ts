@@ -96,6 +96,8 @@ export interface MediaStart {
   firstMicSent: number | undefined;
   firstEar: number | undefined;
   firstHeard: number | undefined;
+  firstReceived: number | undefined;
+  firstSound: number | undefined;
 }
 
 export interface CallMediaThreadOptions extends CallMediaOptions {
@@ -413,7 +415,8 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
    * When the call's media started on the thread, monotonic ms (process.hrtime's
    * clock; undefined: not yet): the microphone and earpiece last opened, the first
    * RTP packet with a microphone frame in it sent, the first frame written to the
-   * earpiece, and the first with the far end's audio (not silence) in it.
+   * earpiece, and the first with the far end's audio (not silence) in it; the first
+   * RTP audio packet received, and the first with sound in it (a sample over -30 dBFS).
    */
   started(): MediaStart {
     if (!this.isClosed) this.lastStats = this.n.stats(this.h);
@@ -424,6 +427,8 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
       firstMicSent: t("firstMicSentMs"),
       firstEar: t("firstEarMs"),
       firstHeard: t("firstHeardMs"),
+      firstReceived: t("firstReceivedMs"),
+      firstSound: t("firstSoundMs"),
     };
   }
 

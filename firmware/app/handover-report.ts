@@ -4,8 +4,9 @@
  * through at once. From the INVITE's arrival on the exchange connection to
  * the preempted call's BYE sent, our 200 OK sent, the preempted call's media
  * thread letting go of the earpiece and microphone, the new call's thread
- * opening them, its first RTP packet with the microphone in it, its first
- * frame to the earpiece and the first with the caller's voice in it
+ * opening them, its first RTP packet with the microphone in it, the caller's
+ * first RTP packet, its first frame to the earpiece and the first with the
+ * caller's voice in it
  * (docs/audio.md, "Handing the devices over between calls"). All on the
  * phone's monotonic clock; written `REPORT_AFTER_MS` after the INVITE, and
  * what has not happened by then says so.
@@ -94,6 +95,7 @@ export class HandOverReport {
         `microphone open ${ms(s.micOpen)}`,
         `earpiece open ${ms(s.earOpen)}`,
         `first RTP with the microphone sent ${ms(s.firstMicSent)}`,
+        `the caller's first RTP received ${ms(s.firstReceived)}`,
         `first frame to the earpiece ${ms(s.firstEar)}`,
         `the caller first on the earpiece ${ms(s.firstHeard)}`,
       );

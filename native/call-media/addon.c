@@ -412,6 +412,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "firstMicSentMs", s.first_mic_sent_ms);
   set_num(env, o, "firstEarMs", s.first_ear_ms);
   set_num(env, o, "firstHeardMs", s.first_heard_ms);
+  set_num(env, o, "firstReceivedMs", s.first_received_ms);
+  set_num(env, o, "firstSoundMs", s.first_sound_ms);
   return o;
 }
 

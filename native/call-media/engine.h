@@ -63,8 +63,10 @@ typedef struct {
   jitter_stats jb;
   /* When the call's media started, CLOCK_MONOTONIC ms (0: not yet): the devices' last
    * opens, the first RTP packet carrying a microphone frame, the first frame written
-   * to the earpiece, and the first with the far end's audio in it. */
+   * to the earpiece, and the first with the far end's audio in it; the first RTP audio
+   * packet received, and the first with sound in it. */
   double mic_open_ms, ear_open_ms, first_mic_sent_ms, first_ear_ms, first_heard_ms;
+  double first_received_ms, first_sound_ms;
 } engine_stats;
 
 typedef struct {

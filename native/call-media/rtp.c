@@ -191,6 +191,13 @@ static void receive_one(engine *e, const uint8_t *b, int n, const struct sockadd
   int16_t pcm[JB_MAX_PACKET];
   int len = end - offset > JB_MAX_PACKET ? JB_MAX_PACKET : end - offset;
   g711_decode(e->law, b + offset, pcm, (size_t)len);
+  if (!e->st.first_received_ms) e->st.first_received_ms = monotonic_ms();
+  if (!e->st.first_sound_ms) /* a sample over -30 dBFS: the far end's first sound, not silence */
+    for (int i = 0; i < len; i++)
+      if (pcm[i] > 1036 || pcm[i] < -1036) {
+        e->st.first_sound_ms = monotonic_ms();
+        break;
+      }
   if (!e->have_base_ts) {
     e->have_base_ts = 1;
     e->base_ts = ts;

@@ -7,23 +7,50 @@
  * phone's microphone in 2003's earpiece — each timed from 2003 seeing the
  * answer, against the phone's hand-over bound (docs/audio.md: the devices are
  * waited for at most 200 ms).
+ *
+ * 2003 is itself a call on a media thread (its agent opens CallMediaThread, as
+ * the phone does), so what it adds is known from its own stamps: its first RTP
+ * packet sent after the answer, and when the phone's first sound reached its
+ * socket. Each direction is split into the far end's share and the phone's
+ * part (docs/rig.md, "What it checks"); the phone also logs its own hand-over
+ * (firmware/app/handover-report.ts), printed here.
  */
+import { CallMediaThread } from "../../audio/call-media-thread.ts";
 import type { PhoneAgent } from "../../sip/phone-agent.ts";
 import { EMERGENCY_NUMBER } from "./exchange-plan.ts";
 import { FarEndCapture } from "./far-end.ts";
 import { FarEndTone, toneOnset } from "./far-end-tone.ts";
-import { figure, StepFailed, sleep } from "./report.ts";
+import { figure, StepFailed, show, sleep } from "./report.ts";
 import type { SimHandset } from "./sim-handset.ts";
+import { sh } from "./unit.ts";
 
 const CALLER_HZ = 1100;
 const PHONE_MIC_HZ = 700;
 export const HANDOVER_BOUND_MS = 200;
 
+/** What the first audio each way took, and the phone's part of it (ms from 2003 seeing the 200 OK). */
+export interface HandOverTimes {
+  detail: string;
+  /** The later direction's first audio as the far end hears it. */
+  worstMs: number;
+  /** The phone's part of the later direction, the far end's share taken out. */
+  phoneMs: number;
+}
+
+/** The phone's own hand-over line in its journal (firmware/app/handover-report.ts), if written. */
+function phoneReport(): string | undefined {
+  const out = sh("journalctl", ["-b", "-u", "deskphone.service", "-o", "cat", "--no-pager"]);
+  return out
+    .split("\n")
+    .filter((l) => l.includes("preemption hand-over:"))
+    .at(-1);
+}
+
 export async function preemption(
   handset: SimHandset,
   callee: PhoneAgent,
   caller: PhoneAgent,
-): Promise<{ detail: string; worstMs: number }> {
+): Promise<HandOverTimes> {
   handset.hook(false);
   await sleep(1500);
   const incoming = new Promise<string>((resolve) =>
@@ -49,11 +76,15 @@ export async function preemption(
     const answered = new Promise<number>((resolve) =>
       caller.on("remote-answered", (c) => c === "p1" && resolve(performance.now())),
     );
+    // performance.now() → the monotonic clock the media threads stamp on.
+    const monotonic = Number(process.hrtime.bigint()) / 1e6 - performance.now();
     caller.dial("p1", EMERGENCY_NUMBER);
     const answeredAt = await Promise.race([answered, sleep(20_000).then(() => -1)]);
     if (answeredAt < 0) throw new StepFailed("the emergency call was not answered within 20 s");
     const cause = await Promise.race([preempted, sleep(5000).then(() => "none")]);
     await sleep(3000);
+    const far = caller.media("p1");
+    const farStart = far instanceof CallMediaThread ? far.started() : undefined;
     const ear = await earpiece.stop();
     const callerHeard = await callerEar.stop();
     const after = (c: FarEndCapture, x: Int16Array, hz: number) => {
@@ -64,9 +95,32 @@ export async function preemption(
     const toPhone = after(earpiece, ear, CALLER_HZ);
     const toCaller = after(callerEar, callerHeard, PHONE_MIC_HZ);
     const ms = (v: number | undefined) => (v === undefined ? "none" : `${v.toFixed(0)} ms`);
+    // As the rig placed samples before (from the first block alone), for comparison.
+    const firstOnly = (c: FarEndCapture, x: Int16Array, hz: number) => {
+      const from = Math.max(0, Math.round(((answeredAt - c.firstOnly(0)) * c.rate) / 1000));
+      const i = toneOnset(x, c.rate, hz, from);
+      return i < 0 ? undefined : c.firstOnly(i) - answeredAt;
+    };
+    // 2003's own stamps, from its seeing the 200 OK: its first packet with its tone
+    // sent (the far end's share of the way to the phone's earpiece), and the phone's
+    // first sound at its socket (the phone's part of the way to 2003's earpiece).
+    const sinceAnswer = (t: number | undefined) =>
+      t === undefined ? undefined : t - monotonic - answeredAt;
+    const farSent = sinceAnswer(farStart?.firstMicSent);
+    const phoneSoundAt2003 = sinceAnswer(farStart?.firstSound);
+    const phoneToEar =
+      toPhone === undefined || farSent === undefined ? undefined : toPhone - Math.max(0, farSent);
     figure(
       "preemption: audio after 2003's 200 OK",
-      `2003 → phone's earpiece ${ms(toPhone)}, phone's microphone → 2003 ${ms(toCaller)} (hand-over bound ${HANDOVER_BOUND_MS} ms)`,
+      `2003 → phone's earpiece ${ms(toPhone)}, phone's microphone → 2003 ${ms(toCaller)} (hand-over bound ${HANDOVER_BOUND_MS} ms; placed from the first captured block alone: ${ms(firstOnly(earpiece, ear, CALLER_HZ))} / ${ms(firstOnly(callerEar, callerHeard, PHONE_MIC_HZ))})`,
+    );
+    figure(
+      "preemption: the far end's share and the phone's part",
+      `to the earpiece: 2003's first RTP sent ${ms(farSent)}, the phone's part ${ms(phoneToEar)}; to 2003: the phone's sound at 2003's socket ${ms(phoneSoundAt2003)} (the phone's part), 2003's own jitter buffer and earpiece ${ms(toCaller === undefined || phoneSoundAt2003 === undefined ? undefined : toCaller - phoneSoundAt2003)}`,
+    );
+    const own = phoneReport();
+    show(
+      `the phone's own report: ${own?.replace(/^.*preemption hand-over: /, "") ?? "none in its journal"}`,
     );
     if (cause === "none") throw new StepFailed("2002's call was not ended by the preemption");
     if (toPhone === undefined || toCaller === undefined)
@@ -74,6 +128,7 @@ export async function preemption(
     return {
       detail: `2002 ended (${cause}); audio both ways: ${ms(toPhone)} / ${ms(toCaller)} after the answer`,
       worstMs: Math.max(toPhone, toCaller),
+      phoneMs: Math.max(phoneToEar ?? toPhone, phoneSoundAt2003 ?? toCaller),
     };
   } finally {
     await earpiece.stop();

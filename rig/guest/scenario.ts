@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { CallMediaThread } from "../../audio/call-media-thread.ts";
 import { DEFAULT_CLASSES } from "../../firmware/alerting/alert-class.ts";
 import { CADENCES } from "../../firmware/alerting/cadences.ts";
 import { PhoneAgent } from "../../sip/phone-agent.ts";
@@ -28,7 +29,13 @@ const handset = await SimHandset.open(hw);
 const agents: PhoneAgent[] = [];
 
 async function agent(user: string): Promise<PhoneAgent> {
-  const a = new PhoneAgent({ server: exchange.ws, user });
+  // Their call media on a thread of their own, as the phone's: 2003's stamps split the
+  // preemption's times into its share and the phone's part (preemption.ts).
+  const a = new PhoneAgent({
+    server: exchange.ws,
+    user,
+    media: { openMedia: (m) => CallMediaThread.open(m) },
+  });
   agents.push(a);
   a.start();
   await until(`${user} registered`, 20_000, () => {
