@@ -10,6 +10,7 @@ import { systemClock } from "../../hal/contracts.ts";
 import { type GpioIo, linuxGpioIo, openChip } from "../../hal/gpio-chardev.ts";
 import { GpioHandset } from "../../hal/gpio-handset.ts";
 import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
+import { GpioInterruptLine } from "../../hal/interrupt-line.ts";
 import { Mcp23017Keypad } from "../../hal/mcp23017-matrix.ts";
 import { MockHandset } from "../../hal/mock.ts";
 import { Pca9532Leds } from "../../hal/pca9532.ts";
@@ -173,12 +174,29 @@ export async function buildHandset(
       }
     };
     const i2cLog = (l: "warn" | "error" | "info", m: string) => log(l, m);
+    // The keypad's INT line; one that cannot be had leaves the chip polled, which works.
+    const intLine = (line: string, chip: string) => {
+      try {
+        return new GpioInterruptLine(deps.gpio ?? linuxGpioIo, chip, line, clock);
+      } catch (e) {
+        log("error", `hal.i2c.keypad.interrupt: ${(e as Error).message}; the keypad is polled`);
+        return undefined;
+      }
+    };
     const k = c.i2c.keypad;
     if (k && (await answers(k.address, k.chip.toUpperCase(), "keypad unreadable")) && bus) {
-      parts.keypad =
+      const interrupt = k.interrupt && c.gpio && intLine(k.interrupt, c.gpio.chip);
+      const keypad =
         k.chip === "tca8418"
-          ? new Tca8418Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog })
+          ? new Tca8418Keypad(bus, clock, {
+              address: k.address,
+              keymap: k.keymap,
+              log: i2cLog,
+              ...(interrupt && { interrupt }),
+            })
           : new Mcp23017Keypad(bus, clock, { address: k.address, keymap: k.keymap, log: i2cLog });
+      parts.keypad = keypad;
+      closers.push(() => keypad.close());
     }
     const l = c.i2c.leds;
     if (l && (await answers(l.address, "PCA9532", "LEDs not driven")) && bus) {

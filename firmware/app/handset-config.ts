@@ -24,7 +24,13 @@ export type HalConfig = Omit<Section, "gpio" | "i2c"> & {
     leds?: Partial<Record<LedName, string>>;
   };
   i2c?: Omit<I2c, "keypad" | "leds"> & {
-    keypad?: { chip: NonNullable<I2c["keypad"]>["chip"]; address: number; keymap: Keymap };
+    keypad?: {
+      chip: NonNullable<I2c["keypad"]>["chip"];
+      address: number;
+      keymap: Keymap;
+      /** The line (on gpio.chip) the chip's INT output is wired to. */
+      interrupt?: string;
+    };
     leds?: Omit<NonNullable<I2c["leds"]>, "map"> & { map: Partial<Record<LedName, number>> };
   };
 };
@@ -54,6 +60,7 @@ export function halConfigFrom(s: Section): HalConfig {
           chip: keypad.chip,
           address: keypad.address ?? KEYPAD_ADDRESS[keypad.chip],
           keymap: keypad.keymap ?? PHONE_KEYMAP,
+          ...(keypad.interrupt && { interrupt: keypad.interrupt }),
         },
       }),
       ...(leds && { leds: { ...leds, map: leds.map as Partial<Record<LedName, number>> } }),
@@ -93,5 +100,17 @@ export function wiringProblems(hal: unknown): ConfigError[] {
     for (const [i, v] of list(at(gpio, "matrix", side)).entries())
       line(`gpio.matrix.${side}[${i}]`, v);
   for (const [k, v] of entriesOf(at(gpio, "leds"))) line(`gpio.leds.${k}`, v);
+  const interrupt = at(hal, "i2c", "keypad", "interrupt");
+  line("i2c.keypad.interrupt", interrupt);
+  if (interrupt !== undefined && at(hal, "i2c", "keypad", "chip") === "mcp23017")
+    errors.push({
+      path: "i2c.keypad.interrupt",
+      reason: "the MCP23017 is polled (its INTA/INTB are not read); an INT line is the TCA8418's",
+    });
+  else if (interrupt !== undefined && backend !== "gpio")
+    errors.push({
+      path: "i2c.keypad.interrupt",
+      reason: "an INT line is read through the GPIO character device: it needs the gpio backend",
+    });
   return errors;
 }

@@ -83,6 +83,11 @@ const I2C = {
         chip: { enum: ["tca8418", "mcp23017"], "x-reason": 'expected "tca8418" or "mcp23017"' },
         address: { type: "integer", description: "default: 0x34 (TCA8418), 0x20 (MCP23017)" },
         keymap: KEYMAP,
+        interrupt: {
+          ...LINE,
+          description:
+            "the line on gpio.chip the TCA8418's INT is wired to: read on its edge; none: polled every 20 ms",
+        },
       },
       if: { type: "object", properties: { chip: { const: "mcp23017" } }, required: ["chip"] },
       // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, not a promise

@@ -7,6 +7,8 @@
  * without it was read on the edge, and the clock's armed timers are counted.
  */
 import { describe, expect, it } from "vitest";
+import { buildHandset } from "../../firmware/app/build-handset.ts";
+import { validateConfig } from "../../firmware/app/config.ts";
 import type { KeyName } from "../../hal/contracts.ts";
 import { FLAG } from "../../hal/gpio-uapi.ts";
 import { GpioInterruptLine } from "../../hal/interrupt-line.ts";
@@ -171,5 +173,82 @@ describe("TCA8418 keypad on its INT line", () => {
     expect(logs.some((l) => l.includes("answers again"))).toBe(true);
     await idle();
     expect(clock.armed.size).toBe(0);
+  });
+});
+
+describe("the keypad's INT line in the config", () => {
+  const base = { account: { user: "2001" }, exchange: { url: "wss://pbx:8443" } };
+  const gpio = { chip: CHIP, hook: "GPIO17" };
+  const errors = (hal: unknown) => {
+    const r = validateConfig({ ...base, hal });
+    return r.ok ? {} : Object.fromEntries(r.errors.map((e) => [e.path, e.reason]));
+  };
+
+  it("is a line on gpio.chip, not used twice, for the TCA8418 on the gpio backend", () => {
+    const i2c = (keypad: object) => ({ bus: 1, keypad });
+    expect(
+      errors({ backend: "gpio", gpio, i2c: i2c({ chip: "tca8418", interrupt: INT }) }),
+    ).toEqual({});
+    expect(
+      errors({ backend: "gpio", gpio, i2c: i2c({ chip: "tca8418", interrupt: "GPIO17" }) })[
+        "hal.i2c.keypad.interrupt"
+      ],
+    ).toMatch(/line GPIO17 is already used by gpio.hook/);
+    expect(
+      errors({ backend: "gpio", gpio, i2c: i2c({ chip: "mcp23017", interrupt: INT }) })[
+        "hal.i2c.keypad.interrupt"
+      ],
+    ).toMatch(/the MCP23017 is polled/);
+    expect(
+      errors({ backend: "sysfs", gpio, i2c: i2c({ chip: "tca8418", interrupt: INT }) })[
+        "hal.i2c.keypad.interrupt"
+      ],
+    ).toMatch(/needs the gpio backend/);
+    expect(
+      errors({ backend: "gpio", gpio, i2c: i2c({ chip: "tca8418", interrupt: "GPIO 4" }) })[
+        "hal.i2c.keypad.interrupt"
+      ],
+    ).toMatch(/line name/);
+  });
+
+  it("buildHandset reads the keypad on its INT line; close releases the line", async () => {
+    const clock = new CountingClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip(
+      CHIP,
+      Array.from({ length: 28 }, (_, i) => `GPIO${i}`),
+    );
+    const bus = new FakeI2cBus();
+    const chip = new FakeTca8418();
+    bus.attach(0x34, chip);
+    chip.onInt = (asserted) => kernel.closeSwitch(CHIP, INT, asserted);
+    const r = validateConfig({
+      ...base,
+      hal: {
+        backend: "gpio",
+        gpio,
+        i2c: { bus: 1, keypad: { chip: "tca8418", interrupt: INT } },
+      },
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const logs: string[] = [];
+    const h = await buildHandset(r.config.hal, (l, m) => logs.push(`${l} ${m}`), {
+      gpio: kernel,
+      openBus: async () => bus,
+      clock,
+    });
+    expect(h.problems).toEqual([]);
+    expect(kernel.consumer(CHIP, INT)).toBe("deskphone-int");
+    const seen: string[] = [];
+    h.keypad.on("keyDown", (k) => seen.push(k));
+    await until(() => chip.regs[0x01] === 0x19, "the chip configured");
+    await idle();
+    expect(clock.armed.size).toBe(0);
+    chip.key(3, 0, true); // *
+    await until(() => seen.length === 1, "the key read on the edge");
+    expect(seen).toEqual(["*"]);
+    expect(logs).toEqual([]);
+    await h.close();
+    expect(kernel.consumer(CHIP, INT)).toBe("");
   });
 });
