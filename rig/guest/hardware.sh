@@ -2,7 +2,8 @@
 # The phone's simulated body, before the phone starts (rig-hardware.service):
 # a gpio-sim chip labelled like a Pi 4's (pinctrl-bcm2711, lines GPIO0…GPIO27,
 # docs/wiring.md), the hook switch on GPIO17 pulled up (on-hook: the switch is
-# open), and the i2c-stub bus that holds the TCA8418 (0x34) and PCA9532 (0x60).
+# open), the TCA8418's INT on GPIO4 pulled up (released: INT is open-drain,
+# active-low), and the i2c-stub bus that holds the TCA8418 (0x34) and PCA9532 (0x60).
 # Writes what it made to /run/rig/hardware.env.
 set -eu
 cfs=/sys/kernel/config/gpio-sim/phone
@@ -22,6 +23,7 @@ dev=$(cat "$cfs/dev_name")
 chip=$(cat "$cfs/gpio-bank0/chip_name")
 dir=/sys/devices/platform/$dev/$chip
 echo pull-up > "$dir/sim_gpio17/pull"
+echo pull-up > "$dir/sim_gpio4/pull"
 bus=""
 for d in /sys/bus/i2c/devices/i2c-*; do
   [ "$(cat "$d/name")" = "SMBus stub driver" ] && bus=${d##*/i2c-}

@@ -2,8 +2,10 @@
  * The scenario's hands on the simulated handset: the hook switch and the LEDs
  * on gpio-sim lines (sysfs: sim_gpioN/pull moves the "switch", sim_gpioN/value
  * is what the phone drives), and key presses on the TCA8418 at 0x34 of the
- * i2c-stub bus (the chip's FIFO played by test/support/stub-tca8418.ts).
+ * i2c-stub bus, its INT output on GPIO4 (docs/wiring.md): the chip's FIFO,
+ * write-1-to-clear INT_STAT and INT played by test/support/stub-tca8418.ts.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KeyName } from "../../hal/contracts.ts";
@@ -12,11 +14,22 @@ import { StubTca8418 } from "../../test/support/stub-tca8418.ts";
 import type { RigHardware } from "./hardware-env.ts";
 import { sleep } from "./report.ts";
 
+/** The TCA8418's INT output (docs/wiring.md). */
+export const KEYPAD_INT = "GPIO4";
+
 export class SimHandset {
+  private readonly keypad: StubTca8418;
+
   private constructor(
     private readonly hw: RigHardware,
     private readonly bus: Smbus,
-  ) {}
+  ) {
+    // INT is open-drain: asserted, the chip pulls the line to ground.
+    this.keypad = new StubTca8418(bus, {
+      int: (asserted) =>
+        writeFileSync(this.line(KEYPAD_INT, "pull"), asserted ? "pull-down" : "pull-up"),
+    });
+  }
 
   static async open(hw: RigHardware): Promise<SimHandset> {
     return new SimHandset(hw, await openI2cBus(hw.i2cBus));
@@ -52,33 +65,26 @@ export class SimHandset {
     return this.bus.readByte(0x60, register);
   }
 
-  /**
-   * What the chip does with the driver's start-up write of ones to INT_STAT:
-   * clears it (write-1-to-clear). The stub keeps the ones, and the driver then
-   * reports an overflow at every poll — and writes the flags it read back, so
-   * a clear that lands between its read and its write-back is undone (under
-   * emulation the two can be 100 ms and more apart): cleared until INT_STAT
-   * reads 0 for 1.5 s running. Returns the writes it took.
-   */
-  async clearKeypadFlags(): Promise<number> {
-    let writes = 0;
-    for (let clean = 0; clean < 50 && writes < 50; ) {
-      if ((await this.bus.readByte(0x34, 0x02)) === 0) clean++;
-      else {
-        clean = 0;
-        writes++;
-        await this.bus.writeByte(0x34, 0x02, 0);
-      }
-      await sleep(30);
-    }
-    return writes;
+  /** The TCA8418's INT_STAT and INT line as the phone left them (0x00 and 1: nothing pending). */
+  async keypadState(): Promise<string> {
+    const stat = await this.bus.readByte(0x34, 0x02);
+    return `TCA8418 INT_STAT 0x${stat.toString(16).padStart(2, "0")}, INT (${KEYPAD_INT}) ${this.level(KEYPAD_INT) ? "released" : "asserted"}`;
+  }
+
+  /** Lines of the phone's journal (this boot) that report a TCA8418 FIFO overflow. */
+  overflowLines(): number {
+    const text = execFileSync(
+      "journalctl",
+      ["-b", "-u", "deskphone.service", "-o", "cat", "--no-pager"],
+      { encoding: "utf8", maxBuffer: 64 << 20 },
+    );
+    return text.split("\n").filter((l) => l.includes("FIFO overflow")).length;
   }
 
   /** Presses and releases each key of `keys` (0-9 * #) on the 4×3 keypad. */
   async press(keys: string): Promise<void> {
-    const chip = new StubTca8418(this.bus);
     for (const k of keys) {
-      await chip.press(k as KeyName);
+      await this.keypad.press(k as KeyName);
       await sleep(60);
     }
   }

@@ -4,13 +4,15 @@
  * rig, docs/rig.md): the GPIO character-device backend on a gpio-sim chip
  * (hook switch, direct keys, an LED; the scenario's side moves a line's pull
  * and reads what the phone drives in sysfs), and the I2C chips on an i2c-stub
- * bus (PCA9532 LEDs read back from its registers; the TCA8418's FIFO played
- * by test/support/stub-tca8418.ts). They run only where the environment names
+ * bus (PCA9532 LEDs read back from its registers; the TCA8418's FIFO, flags
+ * and INT played by test/support/stub-tca8418.ts, INT on gpio-sim's GPIO4).
+ * They run only where the environment names
  * the simulated hardware; elsewhere each suite is skipped with the reason in
  * its title.
  *
  *   DESKPHONE_GPIO_SIM_CHIP=<label>  DESKPHONE_GPIO_SIM_DIR=/sys/devices/platform/gpio-sim.0/gpiochipN
- *     (lines named GPIO0…GPIO27 like a Pi's: hook GPIO17, keys GPIO5/6/13, LED GPIO25)
+ *     (lines named GPIO0…GPIO27 like a Pi's: hook GPIO17, keys GPIO5/6/13, LED GPIO25,
+ *     the TCA8418's INT GPIO4)
  *   DESKPHONE_I2C_STUB_BUS=<N>  (modprobe i2c-stub chip_addr=0x34,0x60)
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +21,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type HookEvent, type KeyName, systemClock } from "../../hal/contracts.ts";
 import { linuxGpioIo } from "../../hal/gpio-chardev.ts";
 import { GpioHandset } from "../../hal/gpio-handset.ts";
+import { GpioInterruptLine } from "../../hal/interrupt-line.ts";
 import { Pca9532Leds } from "../../hal/pca9532.ts";
 import { openI2cBus, type Smbus } from "../../hal/smbus.ts";
 import { Tca8418Keypad } from "../../hal/tca8418.ts";
@@ -148,21 +151,52 @@ describe.skipIf(!stubBus)(
       expect(await bus.readByte(0x60, 0x06)).toBe(0);
     });
 
-    it("Keypad (TCA8418): one keyDown and one keyUp a press, in order", async () => {
+    /** The TCA8418 on the stub, its INT on gpio-sim's GPIO4 (docs/wiring.md), the driver on the edge. */
+    const tca8418 = async () => {
       bus = await openI2cBus(Number(stubBus));
-      // The chip's part is played from this same process between the driver's polls: a
-      // 200 ms poll leaves it room on a loaded emulated machine (at 20 ms an event was lost).
-      const keypad = new Tca8418Keypad(bus, systemClock, { pollMs: 200 });
-      const chip = new StubTca8418(bus);
+      closeSwitch("GPIO4", false);
+      const logs: string[] = [];
+      const interrupt = new GpioInterruptLine(linuxGpioIo, sim ?? "", "GPIO4", systemClock);
+      const keypad = new Tca8418Keypad(bus, systemClock, {
+        interrupt,
+        log: (l, m) => logs.push(`${l} ${m}`),
+      });
+      // INT is open-drain: asserted, the chip pulls the line to ground.
+      const chip = new StubTca8418(bus, { int: (asserted) => closeSwitch("GPIO4", asserted) });
       const seen: string[] = [];
       keypad.on("keyDown", (k) => seen.push(`+${k}`));
       keypad.on("keyUp", (k) => seen.push(`-${k}`));
       await sleep(400); // the driver configures the chip
       expect(await bus.readByte(0x34, 0x01)).toBe(0x19);
-      for (const k of ["1", "#", "0"] as KeyName[]) await chip.press(k);
-      await sleep(300);
-      await keypad.close();
-      expect(seen).toEqual(["+1", "-1", "+#", "-#", "+0", "-0"]);
-    });
+      return { keypad, chip, seen, logs };
+    };
+
+    it.skipIf(!sim)(
+      "Keypad (TCA8418, INT on gpio-sim): one keyDown and one keyUp a press, in order (skipped without DESKPHONE_GPIO_SIM_CHIP: its INT line)",
+      async () => {
+        const { keypad, chip, seen } = await tca8418();
+        for (const k of ["1", "#", "0"] as KeyName[]) await chip.press(k);
+        await sleep(100);
+        await keypad.close();
+        expect(seen).toEqual(["+1", "-1", "+#", "-#", "+0", "-0"]);
+      },
+    );
+
+    it.skipIf(!sim)(
+      "Keypad (TCA8418, INT on gpio-sim): an overflow is logged once, the 10 queued events read, keys after it too (skipped without DESKPHONE_GPIO_SIM_CHIP: its INT line)",
+      async () => {
+        const { keypad, chip, seen, logs } = await tca8418();
+        const five = chip.keyNumber("5");
+        chip.queue(...Array.from({ length: 12 }, (_, i) => (i % 2 ? five : 0x80 | five)));
+        await chip.drained();
+        await chip.press("9");
+        await sleep(100);
+        await keypad.close();
+        expect(chip.lost).toBe(2);
+        expect(seen).toEqual([...Array(5).fill(["+5", "-5"]).flat(), "+9", "-9"]);
+        expect(logs.filter((l) => l.includes("FIFO overflow"))).toHaveLength(1);
+        expect(await bus?.readByte(0x34, 0x02)).toBe(0);
+      },
+    );
   },
 );
