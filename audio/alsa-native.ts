@@ -1,16 +1,33 @@
 /**
- * Playback on an ALSA PCM opened in this process (native/alsa-pcm), paced on
- * the device's own clock: every `frameMs` the queue is read with
- * snd_pcm_delay and topped up to `queueFrames` frames. `play()` first drops
- * what is queued (snd_pcm_drop), so a ring starts with the next period, not
- * after queued silence. Same behaviour rules as AlsaPlayback otherwise:
- * open for the whole ring or call, silence between sources, failures
- * reported once and retried with backoff, nothing thrown into the caller.
+ * Playback on an ALSA PCM opened in this process (native/alsa-pcm): the
+ * ringer. A ring is a tone whose sound is known ahead: a cadence's period
+ * that repeats, or a tone played once. It is rendered here once and handed
+ * to a thread of the addon's own, which writes it to the device over and
+ * over, keeping the device's buffer (`bufferMs`, 120 ms) full. Once a ring
+ * has started, nothing of it waits for this process's event loop: a stalled
+ * loop (a garbage collection, a burst of SIP, a slow machine) cannot starve
+ * it. `play()` drops what is queued (snd_pcm_drop) and the thread starts the
+ * device with the first rendered part, so a ring starts with the next
+ * period; the rest of the period is rendered right after, in the same call.
+ *
+ * A source that says nothing of its period (any other FrameSource) is paced
+ * from a timer as before: every `frameMs` the queue is read with
+ * snd_pcm_delay and topped up to `queueFrames` frames.
+ *
+ * Same behaviour rules as AlsaPlayback otherwise: open for the whole ring or
+ * call, failures reported once and retried with backoff, nothing thrown into
+ * the caller.
  */
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { AlsaDeviceError } from "./alsa-process.ts";
-import { type FrameSource, frameSamples } from "./frame-source.ts";
+import { type FrameSource, frameSamples, SILENCE } from "./frame-source.ts";
+
+interface LoopStatus {
+  underruns: number;
+  done: boolean;
+  error: string | null;
+}
 
 interface NativePcm {
   open(name: string, capture: boolean, rate: number, channels: number, latencyUs: number): object;
@@ -19,6 +36,10 @@ interface NativePcm {
   delay(h: object): number;
   drop(h: object): void;
   close(h: object): void;
+  loopStart(h: object, first: Int16Array, samples: number, repeat: boolean): void;
+  loopAppend(h: object, more: Int16Array): void;
+  loopStatus(h: object): LoopStatus;
+  loopStop(h: object): void;
 }
 
 let native: NativePcm | undefined | null;
@@ -39,14 +60,43 @@ export function nativePcm(): NativePcm | undefined {
 export interface AlsaNativePlaybackOptions {
   device: string;
   rate?: number;
-  /** Size of a write and of a pacing step, ms (default 10). */
+  /** The device's buffer, ms: what a rendered ring keeps queued (default 120). */
+  bufferMs?: number;
+  /** Timer path (a source of unknown period): size of a write and of a pacing step, ms (default 10). */
   frameMs?: number;
-  /** Frames kept queued ahead of the hardware (default 2). */
+  /** Timer path: frames kept queued ahead of the hardware (default 2). */
   queueFrames?: number;
   idleCloseMs?: number;
 }
 
+/** A source that can be rendered ahead: ToneSource says so (audio/tone-source.ts). */
+interface RenderedAhead {
+  periodSamples?: number;
+  totalSamples?: number;
+}
+
+/** The longest buffer rendered ahead, s: a longer tone goes the timer path. */
+const MAX_RENDER_S = 60;
+/** Rendered before the device starts, ms: the ring's first period and a little more. */
+const FIRST_MS = 40;
+/** The rest is rendered and handed over in parts of this, ms. */
+const PART_MS = 250;
+/** How often the loop's thread is asked how it goes (errors, underruns, a tone played out), ms. */
+const WATCH_MS = 250;
+
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** A ring rendered ahead: the buffer (kept, to start again after the device failed) and how it plays. */
+interface Loop {
+  samples: Int16Array;
+  repeat: boolean;
+  /** Samples rendered so far (all of them once play() returned). */
+  rendered: number;
+  /** Whether the device's thread plays it now. */
+  playing: boolean;
+  /** Underruns the handle's thread had counted when this loop started on it. */
+  underrunsAtStart: number;
+}
 
 export class AlsaNativePlayback extends EventEmitter<{
   open: [];
@@ -58,6 +108,7 @@ export class AlsaNativePlayback extends EventEmitter<{
   readonly rate: number;
   private handle: object | undefined;
   private source: FrameSource | undefined;
+  private loop: Loop | undefined;
   private timer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
@@ -65,6 +116,7 @@ export class AlsaNativePlayback extends EventEmitter<{
   private reported = false;
   private readonly frame: Int16Array;
   private readonly frameMs: number;
+  /** Underruns recovered (the loop's thread's and the timer path's). */
   underruns = 0;
 
   constructor(private readonly o: AlsaNativePlaybackOptions) {
@@ -79,43 +131,175 @@ export class AlsaNativePlayback extends EventEmitter<{
     return this.handle !== undefined;
   }
 
+  /** Whether a rendered ring is being played by the addon's thread. */
+  get looping(): boolean {
+    return this.loop?.playing === true;
+  }
+
   play(source: FrameSource): void {
-    this.source = source;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const pcm = nativePcm();
-    if (this.handle && pcm) {
-      try {
-        pcm.drop(this.handle); // the ring starts now, not after queued silence
-      } catch (e) {
-        this.fail((e as Error).message);
-      }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.endLoop();
+    this.source = undefined;
+    const ahead = source as RenderedAhead;
+    const samples = ahead.periodSamples ?? ahead.totalSamples;
+    if (source === SILENCE) {
+      // Nothing to play: the device open and ready, quiet, for the next ring.
+      if (this.handle || this.open()) this.dropQueued();
+      else this.retryLater();
+      return;
     }
+    if (samples && samples > 0 && samples <= MAX_RENDER_S * this.rate) {
+      this.loop = {
+        samples: new Int16Array(samples),
+        repeat: ahead.periodSamples !== undefined,
+        rendered: 0,
+        playing: false,
+        underrunsAtStart: 0,
+      };
+      // The device first, then the first part, then the thread: the ring sounds
+      // before the rest of its period is rendered.
+      const opened = this.handle !== undefined || this.open();
+      this.render(source, Math.round((FIRST_MS * this.rate) / 1000));
+      if (opened) this.startLoop();
+      const part = Math.round((PART_MS * this.rate) / 1000);
+      while (this.loop && this.loop.rendered < samples) this.render(source, part);
+      if (!opened) this.retryLater();
+      return;
+    }
+    this.source = source;
+    this.dropQueued();
     this.tick();
   }
 
+  /** Stops at once: the thread joined, nothing of the ring left queued (snd_pcm_drop). */
   stop(): void {
+    if (this.source) this.dropQueued();
     this.source = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.endLoop();
+    this.idleLater();
+  }
+
+  private idleLater(): void {
     const idle = this.o.idleCloseMs ?? 3000;
     if (this.idleTimer || !Number.isFinite(idle)) return; // kept open (the ringer)
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      if (!this.source) void this.close();
+      if (!this.source && !this.loop) void this.close();
     }, idle);
     this.idleTimer.unref();
   }
 
   async close(): Promise<void> {
     this.source = undefined;
+    this.endLoop();
     clearTimeout(this.timer);
     clearTimeout(this.idleTimer);
     this.timer = undefined;
     const h = this.handle;
     this.handle = undefined;
     if (h) {
-      nativePcm()?.close(h);
+      nativePcm()?.close(h); // joins the loop's thread, if one still runs
       this.emit("close");
     }
+  }
+
+  /** Renders up to `n` more samples of the loop's buffer, and hands them to the thread. */
+  private render(source: FrameSource, n: number): void {
+    const l = this.loop as Loop;
+    const part = l.samples.subarray(l.rendered, Math.min(l.samples.length, l.rendered + n));
+    source.read(part); // what a tone played once did not fill is silence
+    l.rendered += part.length;
+    if (l.playing && this.handle) {
+      try {
+        (nativePcm() as NativePcm).loopAppend(this.handle, part);
+      } catch (e) {
+        this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** The device's thread starts on what is rendered (queued audio dropped first). */
+  private startLoop(): void {
+    const l = this.loop as Loop;
+    const pcm = nativePcm() as NativePcm;
+    try {
+      const h = this.handle as object;
+      l.underrunsAtStart = pcm.loopStatus(h).underruns;
+      pcm.loopStart(h, l.samples.subarray(0, l.rendered), l.samples.length, l.repeat);
+      l.playing = true;
+    } catch (e) {
+      this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
+      this.retryLater();
+      return;
+    }
+    this.timer = setTimeout(() => this.watch(), WATCH_MS);
+  }
+
+  /** Errors, underruns and a tone that has been heard to its end, from the thread, now and then. */
+  private watch(): void {
+    this.timer = undefined;
+    const l = this.loop;
+    if (!l) return;
+    if (!l.playing) {
+      // The device failed or was missing: open it again when the backoff allows.
+      if (this.handle || this.open()) this.startLoop();
+      else this.retryLater();
+      return;
+    }
+    const s = (nativePcm() as NativePcm).loopStatus(this.handle as object);
+    this.countUnderruns(l, s);
+    if (s.error) {
+      l.playing = false;
+      this.fail(`ALSA device "${this.device}" failed: ${s.error}`);
+      this.retryLater();
+      return;
+    }
+    if (s.done) {
+      this.endLoop();
+      this.emit("finished");
+      this.stop();
+      return;
+    }
+    this.timer = setTimeout(() => this.watch(), WATCH_MS);
+  }
+
+  private countUnderruns(l: Loop, s: LoopStatus): void {
+    this.underruns += s.underruns - l.underrunsAtStart;
+    l.underrunsAtStart = s.underruns;
+  }
+
+  /** The thread joined and what it queued dropped (loopStop); the rendered ring forgotten. */
+  private endLoop(): void {
+    const l = this.loop;
+    this.loop = undefined;
+    if (!l?.playing || !this.handle) return;
+    const pcm = nativePcm() as NativePcm;
+    try {
+      this.countUnderruns(l, pcm.loopStatus(this.handle));
+      pcm.loopStop(this.handle);
+    } catch (e) {
+      this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
+    }
+  }
+
+  private dropQueued(): void {
+    if (!this.handle) return;
+    try {
+      (nativePcm() as NativePcm).drop(this.handle); // the ring starts now, not after queued audio
+    } catch (e) {
+      this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
+    }
+  }
+
+  private retryLater(): void {
+    clearTimeout(this.timer);
+    if (!this.loop) return;
+    this.timer = setTimeout(() => this.watch(), Math.max(this.frameMs, this.retryAt - nowMs()));
   }
 
   private open(): boolean {
@@ -125,14 +309,12 @@ export class AlsaNativePlayback extends EventEmitter<{
       return false;
     }
     if (nowMs() < this.retryAt) return false;
+    // The buffer: deep enough for a rendered ring to ride out a stalled event loop
+    // on the thread's side, and at least what the timer path keeps queued.
+    const timerPathMs = this.frameMs * ((this.o.queueFrames ?? 2) + 2);
+    const bufferMs = Math.max(this.o.bufferMs ?? 120, timerPathMs);
     try {
-      this.handle = pcm.open(
-        this.device,
-        false,
-        this.rate,
-        1,
-        Math.round(this.frameMs * 1000 * ((this.o.queueFrames ?? 2) + 2)),
-      );
+      this.handle = pcm.open(this.device, false, this.rate, 1, Math.round(bufferMs * 1000));
     } catch (e) {
       this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
       return false;
@@ -150,6 +332,7 @@ export class AlsaNativePlayback extends EventEmitter<{
     }
     this.retryAt = nowMs() + this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
+    if (this.loop) this.loop.playing = false;
     if (this.handle) {
       nativePcm()?.close(this.handle);
       this.handle = undefined;
@@ -160,27 +343,27 @@ export class AlsaNativePlayback extends EventEmitter<{
     const f = this.frame;
     if (this.source) {
       if (!this.source.read(f)) {
-        this.source = undefined;
+        this.source = undefined; // its end still plays: not dropped
         this.emit("finished");
-        this.stop();
+        this.idleLater();
       }
     } else f.fill(0);
   }
 
-  /** Tops the device queue up to `queueFrames`, then sleeps a frame. */
+  /** Timer path: tops the device queue up to `queueFrames`, then sleeps a frame. */
   private tick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (!this.source) return;
     if (!this.handle && !this.open()) {
-      if (this.source)
-        this.timer = setTimeout(() => this.tick(), Math.max(this.frameMs, this.retryAt - nowMs()));
+      this.timer = setTimeout(() => this.tick(), Math.max(this.frameMs, this.retryAt - nowMs()));
       return;
     }
     const pcm = nativePcm() as NativePcm;
     const target = (this.o.queueFrames ?? 2) * this.frame.length;
     try {
       let queued = pcm.delay(this.handle as object);
-      for (let i = 0; i < 8 && queued < target; i++) {
+      for (let i = 0; i < 8 && queued < target && this.source; i++) {
         this.fill();
         const n = pcm.write(this.handle as object, this.frame);
         if (n === -32) this.underruns++;

@@ -44,6 +44,17 @@ export class ToneSource implements FrameSource {
   private index = 0;
   private offset = 0;
   private ended = false;
+  /**
+   * When the tone repeats and one period, rendered once and played over and
+   * over, sounds as this source does (each oscillator ends the period on a
+   * whole cycle, so the samples are the same; or the period ends in silence,
+   * so only where a tone starts after it can differ in phase): that period's
+   * length in samples. A player may then loop it
+   * (audio/alsa-native.ts). Undefined otherwise.
+   */
+  readonly periodSamples: number | undefined;
+  /** When the tone plays once: its length in samples. */
+  readonly totalSamples: number | undefined;
 
   constructor(spec: ToneSpec, opts: ToneOptions = {}) {
     this.rate = opts.rate ?? 8000;
@@ -70,6 +81,17 @@ export class ToneSource implements FrameSource {
       };
     });
     if (this.segs.length === 0) this.ended = true;
+    const samples = this.segs.reduce((t, s) => t + s.samples, 0);
+    this.totalSamples = spec.repeat ? undefined : samples;
+    // The phase each oscillator gains over a period, in cycles (as read() advances it).
+    const cycles: number[] = [];
+    for (const s of this.segs)
+      s.freqs.forEach((f, k) => {
+        cycles[k] = (cycles[k] ?? 0) + (f * s.samples) / this.rate;
+      });
+    const whole = cycles.every((c) => Math.abs(c - Math.round(c)) < 1e-6);
+    const endsSilent = this.segs.at(-1)?.freqs.length === 0;
+    this.periodSamples = spec.repeat && samples > 0 && (whole || endsSilent) ? samples : undefined;
   }
 
   read(out: Int16Array): boolean {

@@ -31,10 +31,14 @@ describe("native/alsa-pcm", () => {
     const errors: Error[] = [];
     p.on("error", (e) => errors.push(e));
     p.play(new ToneSource(CADENCES.emergency as Cadence));
+    expect(p.looping).toBe(true); // rendered once, played by the addon's thread
     await sleep(600);
     await p.close();
     expect(errors).toEqual([]);
-    const heard = analyse(lab.played("ringer"), 8000).filter((s) => s.on);
+    // The first 600 ms: the analyser mis-splits this warble at some recording
+    // lengths (5760–6080 samples and 8160–8480 of the ToneSource's own output),
+    // and the recording's length follows the clock.
+    const heard = analyse(lab.played("ringer").subarray(0, 4800), 8000).filter((s) => s.on);
     expect(heard.slice(0, 4).map((s) => s.freqs.map(Math.round))).toEqual([
       [1400],
       [950],
