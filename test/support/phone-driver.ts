@@ -83,6 +83,11 @@ export class PhoneDriver {
     return pending.flatMap((c) => (c?.answering ? this.answerResult(c.id) : []));
   }
 
+  /** A call that rings and is answered by lifting the handset, its 200 OK gone out. */
+  answered(callId: string, className = "normal") {
+    return [...this.incoming(callId, className), ...this.hookOff(), ...this.answersSent()];
+  }
+
   journal(): JournalRecord[] {
     return this.all.flatMap((e) => (e.type === "journal" ? [e.record] : []));
   }

@@ -9,9 +9,7 @@ import { ofType, PhoneDriver } from "../../support/phone-driver.ts";
 /** 2001 is talking to 2002 on call "a". */
 function talking(className = "normal") {
   const d = new PhoneDriver();
-  d.incoming("a", className);
-  d.hookOff();
-  d.answersSent();
+  d.answered("a", className);
   expect(d.state.phase.kind).toBe("talking");
   return d;
 }

@@ -32,9 +32,7 @@ describe("an incoming call's received record", () => {
 
   it("an ordinary call refused as busy: the 486 first, then received, then refused", () => {
     const d = new PhoneDriver();
-    d.incoming("a");
-    d.hookOff();
-    d.answersSent();
+    d.answered("a");
     expect(d.state.phase.kind).toBe("talking");
     expect(words(d.incoming("b"))).toEqual(["reject:b", "journal:received:b", "journal:refused:b"]);
     // Received before its closing record: at restart the call is not seen as left open.

@@ -157,11 +157,7 @@ const SAMPLES: Record<string, Sample> = {
     },
   },
   talking: {
-    build: (d) => {
-      d.incoming("c1");
-      d.hookOff();
-      d.answersSent();
-    },
+    build: (d) => d.answered("c1"),
     from: "talking c1",
     expect: {
       incoming:
@@ -198,11 +194,7 @@ const SAMPLES: Record<string, Sample> = {
     },
   },
   "talking emergency": {
-    build: (d) => {
-      d.incoming("c1", "emergency");
-      d.hookOff();
-      d.answersSent();
-    },
+    build: (d) => d.answered("c1", "emergency"),
     from: "talking c1",
     expect: {
       // Equal precedence never preempts: the second emergency gets 180 and waits with
@@ -222,9 +214,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   "hungUp, emergency waiting": {
     build: (d) => {
-      d.incoming("c1", "emergency");
-      d.hookOff();
-      d.answersSent();
+      d.answered("c1", "emergency");
       d.incoming("c2", "emergency");
       d.remoteEnded("c1");
     },
@@ -247,9 +237,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   "talking, emergency held": {
     build: (d) => {
-      d.incoming("c1", "emergency");
-      d.hookOff();
-      d.answersSent();
+      d.answered("c1", "emergency");
       d.incoming("c2", "emergency");
       d.flash();
       d.answersSent();
@@ -291,9 +279,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   "talking, emergency waiting": {
     build: (d) => {
-      d.incoming("c1", "emergency");
-      d.hookOff();
-      d.answersSent();
+      d.answered("c1", "emergency");
       d.incoming("c2", "emergency");
     },
     from: "talking c1 waiting c2",
@@ -316,9 +302,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   "talking, call waiting": {
     build: (d) => {
-      d.incoming("c1");
-      d.hookOff();
-      d.answersSent();
+      d.answered("c1");
       d.incoming("c2", "priority");
     },
     from: "talking c1 waiting c2",
@@ -340,9 +324,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   "talking, call held": {
     build: (d) => {
-      d.incoming("c1");
-      d.hookOff();
-      d.answersSent();
+      d.answered("c1");
       d.incoming("c2", "priority");
       d.flash();
       d.answersSent();
@@ -385,9 +367,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   "hungUp, call waiting": {
     build: (d) => {
-      d.incoming("c1");
-      d.hookOff();
-      d.answersSent();
+      d.answered("c1");
       d.incoming("c2", "priority");
       d.remoteEnded("c1");
     },
