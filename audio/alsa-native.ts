@@ -78,7 +78,7 @@ interface RenderedAhead {
 /** The longest buffer rendered ahead, s: a longer tone goes the timer path. */
 const MAX_RENDER_S = 60;
 /** Rendered before the device starts, ms: the ring's first period and a little more. */
-const FIRST_MS = 40;
+const FIRST_MS = 60;
 /** The rest is rendered and handed over in parts of this, ms. */
 const PART_MS = 250;
 /** How often the loop's thread is asked how it goes (errors, underruns, a tone played out), ms. */

@@ -12,8 +12,8 @@
  *   npm run bench:ring
  *
  * `run()` is npm run bench's part: ring onset alone, in the firmware's
- * configuration (the in-process ringer at 48 kHz, 20 ms writes, 2 queued,
- * kept open; the journal on).
+ * configuration (the in-process ringer at 48 kHz, the ring rendered and played
+ * by the addon's thread with a 120 ms buffer, kept open; the journal on).
  */
 import { pathToFileURL } from "node:url";
 import { AlsaCapture } from "../audio/alsa-capture.ts";
@@ -63,12 +63,13 @@ async function ringRig(set: RingSettings) {
   });
   // What each backend is given, and printed as such: the in-process ringer
   // exactly as firmware/app/build-phone.ts opens it when the defaults are kept
-  // (20 ms writes, 2 queued; its ALSA latency is (queued + 2) writes).
+  // (a tone's period rendered and looped by the addon's thread, ALSA buffer
+  // 120 ms; 20 ms writes, 2 queued only for a source of unknown period).
   const native = { rate: set.rate, frameMs: set.frameMs, queueFrames: set.lead };
   const aplay = { rate: set.rate, frameMs: set.frameMs, leadFrames: set.lead, alsa: set.alsa };
   const settings =
     set.backend === "native"
-      ? `${native.rate} Hz, writes of ${native.frameMs} ms, ${native.queueFrames} queued, ALSA latency ${native.frameMs * (native.queueFrames + 2)} ms`
+      ? `${native.rate} Hz, the ring rendered and looped by the addon's thread, ALSA buffer ${Math.max(120, native.frameMs * (native.queueFrames + 2))} ms`
       : `${aplay.rate} Hz, writes of ${aplay.frameMs} ms, ${aplay.leadFrames} ahead, ALSA period ${aplay.alsa.periodUs / 1000} ms, buffer ${aplay.alsa.bufferUs / 1000} ms`;
   const makePlayer = (extra: { idleCloseMs?: number } = {}) =>
     set.backend === "native"
