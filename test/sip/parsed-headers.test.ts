@@ -6,20 +6,13 @@
  * refusal (-1), whether parsed for the first time or remembered; and a result
  * handed out is a copy nobody else holds.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { Grammar } from "sip.js";
 import { describe, expect, it } from "vitest";
 import { ParsedHeaders, rememberParsedHeaders } from "../../sip/parsed-headers.ts";
+import { loadGrammar, mutatedHeader, shape } from "../support/sip-grammar.ts";
 
-const sipjs = dirname(createRequire(import.meta.url).resolve("sip.js/package.json"));
-const dist = join(sipjs, "lib", "grammar", "pegjs", "dist");
-type Peg = (input: string, options: { startRule: string; data?: unknown }) => unknown;
-const pristine = (
-  (await import(pathToFileURL(join(dist, "grammar.pristine.js")).href)) as { parse: Peg }
-).parse;
+const pristine = await loadGrammar("grammar.pristine.js");
 
 /** sip.js's Grammar.parse, on the untouched grammar: the data, or -1. */
 function grammar(input: string, rule: string): unknown {
@@ -30,17 +23,6 @@ function grammar(input: string, rule: string): unknown {
     options.data = -1;
   }
   return options.data;
-}
-
-/** Classes kept: a URI and a NameAddrHeader must come back as such. */
-function shape(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(shape);
-  if (v && typeof v === "object") {
-    const o: Record<string, unknown> = { "(class)": v.constructor?.name };
-    for (const k of Object.keys(v)) o[k] = shape((v as Record<string, unknown>)[k]);
-    return o;
-  }
-  return v;
 }
 
 const HEADERS: [string, string][] = [
@@ -148,17 +130,8 @@ describe("header values remembered", () => {
       "tag=",
       "branch=",
     ];
-    const mutated = fc.tuple(
-      fc.constantFrom(...HEADERS),
-      fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.constantFrom(...PIECES)), { maxLength: 3 }),
-    );
     fc.assert(
-      fc.property(mutated, ([[rule, input], cuts]) => {
-        let s = input;
-        for (const [at, del, put] of cuts) {
-          const i = at % (s.length + 1);
-          s = s.slice(0, i) + put + s.slice(i + del);
-        }
+      fc.property(mutatedHeader(HEADERS, PIECES, 3), ([rule, s]) => {
         const want = shape(grammar(s, rule));
         expect(shape(r.parse(s, rule))).toEqual(want);
         expect(shape(r.parse(s, rule))).toEqual(want);

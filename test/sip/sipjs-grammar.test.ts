@@ -10,20 +10,19 @@
  * another's success or failure.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-
-const sipjs = dirname(createRequire(import.meta.url).resolve("sip.js/package.json"));
-const dist = join(sipjs, "lib", "grammar", "pegjs", "dist");
-type Parse = (input: string, options: { startRule: string; data?: unknown }) => unknown;
-const load = async (file: string) =>
-  ((await import(pathToFileURL(join(dist, file)).href)) as { parse: Parse }).parse;
+import {
+  GRAMMAR_DIST,
+  type GrammarParse,
+  loadGrammar,
+  mutatedHeader,
+  shape,
+} from "../support/sip-grammar.ts";
 
 /** One parse as sip.js's Grammar.parse does it: the data, or the error's text. */
-function outcome(parse: Parse, rule: string, input: string) {
+function outcome(parse: GrammarParse, rule: string, input: string) {
   const options: { startRule: string; data?: unknown } = { startRule: rule };
   try {
     const returned = parse(input, options);
@@ -31,17 +30,6 @@ function outcome(parse: Parse, rule: string, input: string) {
   } catch (e) {
     return { ok: false, error: (e as Error).message, data: options.data };
   }
-}
-
-/** Classes kept: a URI and a NameAddrHeader must come back as such. */
-function shape(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(shape);
-  if (v && typeof v === "object") {
-    const o: Record<string, unknown> = { "(class)": v.constructor?.name };
-    for (const k of Object.keys(v)) o[k] = shape((v as Record<string, unknown>)[k]);
-    return o;
-  }
-  return v;
 }
 
 const VALID: [string, string][] = [
@@ -138,16 +126,21 @@ const PIECES = [
   "/",
 ];
 
-const [pristine, patched] = await Promise.all([load("grammar.pristine.js"), load("grammar.js")]);
+const [pristine, patched] = await Promise.all([
+  loadGrammar("grammar.pristine.js"),
+  loadGrammar("grammar.js"),
+]);
 
 describe("sip.js's header parser, tables built once", () => {
   it("is installed (npm ci ran scripts/patch-sipjs.mjs)", () => {
-    const text = readFileSync(join(dist, "grammar.js"), "utf8");
+    const text = readFileSync(join(GRAMMAR_DIST, "grammar.js"), "utf8");
     expect(
       text.startsWith("// deskphone: tables built once"),
       "sip.js's grammar is not patched: run npm ci (or node scripts/patch-sipjs.mjs)",
     ).toBe(true);
-    expect(readFileSync(join(dist, "grammar.pristine.js"), "utf8")).not.toContain("deskphone");
+    expect(readFileSync(join(GRAMMAR_DIST, "grammar.pristine.js"), "utf8")).not.toContain(
+      "deskphone",
+    );
   });
 
   it("parses and refuses the known headers exactly as sip.js's own, each after another", () => {
@@ -168,17 +161,8 @@ describe("sip.js's header parser, tables built once", () => {
   });
 
   it("gives the same outcome for random mutations of real headers", () => {
-    const mutated = fc.tuple(
-      fc.constantFrom(...VALID),
-      fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.constantFrom(...PIECES)), { maxLength: 4 }),
-    );
     fc.assert(
-      fc.property(mutated, ([[rule, input], cuts]) => {
-        let s = input;
-        for (const [at, del, put] of cuts) {
-          const i = at % (s.length + 1);
-          s = s.slice(0, i) + put + s.slice(i + del);
-        }
+      fc.property(mutatedHeader(VALID, PIECES, 4), ([rule, s]) => {
         expect(shape(outcome(patched, rule, s))).toEqual(shape(outcome(pristine, rule, s)));
       }),
       { numRuns: 3000, seed: 14 },
