@@ -180,6 +180,7 @@ function gpioRig(): Rig & { kernel: FakeGpioKernel; clock: ManualClock; handset:
 
 contract("gpio character device (fake kernel)", () => gpioRig());
 
+import { GpioInterruptLine } from "../../hal/interrupt-line.ts";
 // ---- I2C chips through fakes at the SMBus seam: TCA8418 keypad and PCA9532 LEDs, hook on GPIO.
 import { Pca9532Leds } from "../../hal/pca9532.ts";
 import { PHONE_KEYMAP, Tca8418Keypad } from "../../hal/tca8418.ts";
@@ -199,6 +200,44 @@ contract("i2c chips (fake bus): TCA8418 keypad, PCA9532 LEDs", () => {
   const settle = async () => {
     await g.kernel.settled();
     for (let t = 0; t < 1200; t += 10) {
+      g.clock.advance(10);
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    }
+  };
+  return {
+    ...g,
+    keypad,
+    leds,
+    press: (k) => {
+      for (const [r, row] of keymap.entries()) {
+        for (const [c, key] of row.entries()) {
+          if (key !== k) continue;
+          keyChip.key(r, c, true);
+          keyChip.key(r, c, false);
+        }
+      }
+    },
+    settle,
+  };
+});
+
+contract("i2c chips (fake bus): TCA8418 keypad read on its INT line (fake GPIO kernel)", () => {
+  const g = gpioRig();
+  const bus = new FakeI2cBus();
+  const keyChip = new FakeTca8418();
+  bus.attach(0x34, keyChip);
+  bus.attach(0x60, new FakePca9532());
+  // INT is open-drain: asserted, the chip pulls the line (GPIO4) to ground.
+  keyChip.onInt = (asserted) => g.kernel.closeSwitch("pinctrl-bcm2711", "GPIO4", asserted);
+  const keymap = [...PHONE_KEYMAP, ["dnd", "ack", null]] as typeof PHONE_KEYMAP;
+  const interrupt = new GpioInterruptLine(g.kernel, "pinctrl-bcm2711", "GPIO4", g.clock);
+  const keypad = new Tca8418Keypad(bus, g.clock, { keymap, interrupt });
+  const leds = new Pca9532Leds(bus, g.clock, {
+    map: { status: 0, line: 1, message: 2, emergency: 3 },
+  });
+  const settle = async () => {
+    for (let t = 0; t < 1200; t += 10) {
+      await g.kernel.settled();
       g.clock.advance(10);
       for (let i = 0; i < 20; i++) await Promise.resolve();
     }
