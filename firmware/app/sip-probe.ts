@@ -108,9 +108,16 @@ export async function sipProbeCommand(argv: string[], io: CliIO): Promise<number
   agent.start();
   await new Promise<void>((resolve) => {
     const seconds = Number(v.seconds ?? Number.NaN);
-    if (Number.isFinite(seconds)) setTimeout(resolve, seconds * 1000);
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+    const timer = Number.isFinite(seconds) ? setTimeout(stop, seconds * 1000) : undefined;
+    // A signal ends the probe now: the --seconds timer must not keep it alive after.
+    function stop() {
+      clearTimeout(timer);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    }
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
   });
   await agent.stop();
   print("stopped");

@@ -27,14 +27,46 @@ function probe(args: string[]) {
     rest = parts.pop() ?? "";
     for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
   });
-  const done = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return { lines, done, kill: () => child.kill("SIGTERM") };
+  // Read, so that the pipe ends and "close" comes; and said when a probe fails.
+  let err = "";
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  // "close", not "exit": at "exit" the child's last lines may still be in the pipe.
+  const done = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
+  /** Resolves once a line passes `test`; rejects after `ms` or if the probe ended first. */
+  const until = async (
+    what: string,
+    test: (l: Record<string, unknown>) => boolean,
+    ms = 15_000,
+  ) => {
+    const deadline = Date.now() + ms;
+    while (!lines.some(test)) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`sip-probe: no ${what} within ${ms} ms: ${JSON.stringify(lines)}\n${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { lines, done, until, stderr: () => err, kill: () => child.kill("SIGTERM") };
 }
 
 describe("deskphone sip-probe", () => {
   it("registers, answers, dials, sends DTMF and reports every step as JSON lines", async () => {
-    const callee = probe(["--user", "2002", "--answer", "--answer-after", "200", "--seconds", "8"]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The callee runs until the test stops it; the caller dials once the callee is registered
+    // (a process that starts slowly under load took longer than a fixed 1.5 s wait).
+    const callee = probe([
+      "--user",
+      "2002",
+      "--answer",
+      "--answer-after",
+      "200",
+      "--seconds",
+      "60",
+    ]);
+    await callee.until(
+      "registration",
+      (l) => l.event === "registration" && l.state === "registered",
+    );
     const caller = probe([
       "--user",
       "2001",
@@ -47,9 +79,9 @@ describe("deskphone sip-probe", () => {
       "--seconds",
       "5",
     ]);
-    expect(await caller.done).toBe(0);
+    expect(await caller.done, caller.stderr()).toBe(0);
     callee.kill();
-    expect(await callee.done).toBe(0);
+    expect(await callee.done, callee.stderr()).toBe(0);
     const events = (l: Record<string, unknown>[]) => l.map((x) => x.event);
     expect(events(caller.lines)).toEqual(
       expect.arrayContaining([
@@ -78,7 +110,7 @@ describe("deskphone sip-probe", () => {
     p.stderr.on("data", (d) => {
       err += d;
     });
-    expect(await new Promise((r) => p.once("exit", r))).toBe(2);
+    expect(await new Promise((r) => p.once("close", r))).toBe(2);
     expect(err).toContain("--server and --user are required");
   });
 });
