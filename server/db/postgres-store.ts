@@ -11,6 +11,7 @@ import {
   type EmergencyNumber,
   EmergencyTableError,
   type NumberChange,
+  numberOfRow,
   type TableStore,
 } from "./table-store.ts";
 
@@ -106,13 +107,7 @@ export class PostgresStore implements TableStore {
         'FROM emergency_number n ORDER BY n.number COLLATE "C"',
       [],
     );
-    return rows.map((r) => ({
-      number: String(r.number),
-      alertInfo: String(r.alert_info),
-      enabled: r.enabled === 1,
-      description: String(r.description),
-      users: (r.users as string[]).map(String),
-    }));
+    return rows.map((r) => numberOfRow(r, (r.users as string[]).map(String)));
   }
 
   setSubscriber(user: string, password: string): void {

@@ -13,6 +13,7 @@ import {
   type EmergencyNumber,
   EmergencyTableError,
   type NumberChange,
+  numberOfRow,
   type TableStore,
 } from "./table-store.ts";
 
@@ -74,13 +75,7 @@ export class SqliteStore implements TableStore {
         "(SELECT username FROM emergency_binding b WHERE b.number = n.number ORDER BY username)), '[]') AS users " +
         "FROM emergency_number n ORDER BY n.number;",
     );
-    return rows.map((r) => ({
-      number: String(r.number),
-      alertInfo: String(r.alert_info),
-      enabled: r.enabled === 1,
-      description: String(r.description),
-      users: JSON.parse(String(r.users)) as string[],
-    }));
+    return rows.map((r) => numberOfRow(r, JSON.parse(String(r.users)) as string[]));
   }
 
   setSubscriber(user: string, password: string): void {

@@ -23,6 +23,17 @@ export interface EmergencyNumber {
   users: string[];
 }
 
+/** An emergency_number row as a store reads it (enabled is 0 or 1), with its users. */
+export function numberOfRow(r: Record<string, unknown>, users: string[]): EmergencyNumber {
+  return {
+    number: String(r.number),
+    alertInfo: String(r.alert_info),
+    enabled: r.enabled === 1,
+    description: String(r.description),
+    users,
+  };
+}
+
 export interface NumberChange {
   alertInfo?: string;
   enabled?: boolean;
