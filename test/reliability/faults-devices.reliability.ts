@@ -31,19 +31,17 @@ import {
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeCallMedia } from "../../audio/call-media-thread.ts";
-import { RtpSession } from "../../audio/rtp-session.ts";
-import { ToneSource } from "../../audio/tone-source.ts";
 import { buildHandset } from "../../firmware/app/build-handset.ts";
 import { buildPhone } from "../../firmware/app/build-phone.ts";
-import { validateConfig } from "../../firmware/app/config.ts";
 import type { HalConfig } from "../../firmware/app/handset-config.ts";
 import type { StoredRecord } from "../../firmware/app/journal.ts";
 import { systemClock } from "../../hal/contracts.ts";
 import { FakeGpioKernel } from "../support/fake-gpio-kernel.ts";
 import { FakeI2cBus, FakePca9532, FakeTca8418 } from "../support/fake-i2c.ts";
+import { labAudio, validConfig } from "../support/phone-config.ts";
 import { type ProductionRig, startProductionRig } from "../support/production-rig.ts";
 import { waitForState } from "../support/wait-for-state.ts";
-import { nowMs, registered, secs, sleep, until } from "./faults-kit.ts";
+import { farTalks, nowMs, registered, remoteAnswered, secs, sleep, until } from "./faults-kit.ts";
 import { record } from "./ledger.ts";
 
 let rig: ProductionRig;
@@ -85,9 +83,6 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
-
-const ended = (a: { on: (e: "remote-answered", f: (c: string) => void) => void }, id: string) =>
-  new Promise<void>((r) => a.on("remote-answered", (c) => c === id && r()));
 
 describe.skipIf(nativeCallMedia() === undefined)(
   "faults: the phone's devices (skipped only when native/call-media is not built)",
@@ -140,7 +135,7 @@ describe.skipIf(nativeCallMedia() === undefined)(
         );
         figures.push(`ringing again ${secs(nowMs() - t1)} after the device came back`);
         expect(p.built.phone.state.phase.kind).toBe("ringing");
-        const answered = ended(caller, "r-1");
+        const answered = remoteAnswered(caller, "r-1");
         p.handset.lift();
         await within(answered, 10_000, "the call answered");
         const s = await p.waitFor(
@@ -148,11 +143,8 @@ describe.skipIf(nativeCallMedia() === undefined)(
           (x) => x.phase.kind === "talking" && !x.phase.call.answering,
         );
         const near = p.built.agent.media(s.phase.kind === "talking" ? s.phase.call.id : "");
-        const far = caller.media("r-1");
-        if (!(far instanceof RtpSession) || !near) throw new Error("no media");
-        far.startSending(
-          new ToneSource({ segments: [{ ms: 1000, freqs: [440], levelDb: -12 }], repeat: true }),
-        );
+        if (!near) throw new Error("no media");
+        const far = farTalks(caller, "r-1");
         await sleep(400);
         expect(near.stats().received).toBeGreaterThan(0);
         expect(far.stats().received).toBeGreaterThan(0);
@@ -194,7 +186,7 @@ describe.skipIf(nativeCallMedia() === undefined)(
         await registered(caller);
         caller.dial("e-1", "2001");
         await p.waitFor("ringing", (x) => x.phase.kind === "ringing");
-        const answered = ended(caller, "e-1");
+        const answered = remoteAnswered(caller, "e-1");
         p.handset.lift();
         await within(answered, 10_000, "the call answered");
         const s = await p.waitFor(
@@ -204,11 +196,8 @@ describe.skipIf(nativeCallMedia() === undefined)(
         await until("the earpiece's failure logged", () => busyErrors()[0], 5000);
         expect(busyErrors()[0]).toMatch(/busy/i);
         const near = p.built.agent.media(s.phase.kind === "talking" ? s.phase.call.id : "");
-        const far = caller.media("e-1");
-        if (!(far instanceof RtpSession) || !near) throw new Error("no media");
-        far.startSending(
-          new ToneSource({ segments: [{ ms: 1000, freqs: [440], levelDb: -12 }], repeat: true }),
-        );
+        if (!near) throw new Error("no media");
+        const far = farTalks(caller, "e-1");
         await sleep(400);
         // The call goes on without the earpiece: the far end still hears the microphone.
         expect(far.stats().received).toBeGreaterThan(0);
@@ -299,19 +288,13 @@ describe.skipIf(nativeCallMedia() === undefined)(
       const user = "2101";
       rig.ex.table.setSubscriber(user, `pw-${user}`);
       rig.ex.table.bind("112", user);
-      const c = validateConfig({
+      const config = validConfig({
         account: { user, password: `pw-${user}` },
         exchange: { url: rig.ex.wssUrl("localhost"), caFile: rig.ca.caFile },
-        audio: {
-          ringer: { device: "ringer", rate: 48000 },
-          earpiece: "earpiece",
-          microphone: "mic",
-          callMediaThread: false,
-        },
+        audio: { ...labAudio(48000), callMediaThread: false },
         journal: { path: join(rig.lab.dir, `${user}.jsonl`) },
       });
-      if (!c.ok) throw new Error(JSON.stringify(c.errors));
-      const built = buildPhone(c.config, handset, { log, env: rig.lab.env });
+      const built = buildPhone(config, handset, { log, env: rig.lab.env });
       const waitFor = waitForState(built.phone, user, logs);
       built.phone.start();
       const failures: string[] = [];
@@ -324,7 +307,7 @@ describe.skipIf(nativeCallMedia() === undefined)(
         const i2cErrors = (part: string) =>
           logs.filter((l) => l.includes(`${part}`) && /ENXIO; retrying with backoff/.test(l));
         // 1. Mid-ring, the GPIO chip and both I2C chips stop answering; the hook is lifted.
-        const answered = ended(caller, "g-1");
+        const answered = remoteAnswered(caller, "g-1");
         caller.dial("g-1", user);
         await waitFor("ringing", (s) => s.phase.kind === "ringing");
         await sleep(200);

@@ -18,8 +18,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeCallMedia } from "../../audio/call-media-thread.ts";
-import { RtpSession } from "../../audio/rtp-session.ts";
-import { ToneSource } from "../../audio/tone-source.ts";
 import type { PhoneAgent } from "../../sip/phone-agent.ts";
 import {
   type FirmwarePhone,
@@ -27,7 +25,9 @@ import {
   startProductionRig,
 } from "../support/production-rig.ts";
 import {
+  answered,
   callAndTalk,
+  farTalks,
   nowMs,
   registered,
   registrationLog,
@@ -70,36 +70,32 @@ async function killAndRestart(): Promise<{ killedAt: number; upAt: number }> {
   return { killedAt, upAt: nowMs() };
 }
 
-/** Starts the caller's tone on a call of its: the far end talks. */
-function farTalks(a: PhoneAgent, id: string): RtpSession {
-  const far = a.media(id);
-  if (!(far instanceof RtpSession)) throw new Error(`${id}: the caller has no media`);
-  far.startSending(
-    new ToneSource({ segments: [{ ms: 1000, freqs: [440], levelDb: -12 }], repeat: true }),
-  );
-  return far;
-}
-
-/** The phone answers a call from `a` to 2001 and talks; the call id the phone gave it. */
+/** The phone answers a call from `a` to 2001 and the far end talks; the call id the phone gave it. */
 async function answeredCall(a: PhoneAgent, id: string): Promise<string> {
-  const answered = new Promise<void>((r) => a.on("remote-answered", (c) => c === id && r()));
-  a.dial(id, "2001");
-  await phone.waitFor(`ringing (${id})`, (s) => s.phase.kind === "ringing");
-  phone.handset.lift();
-  await answered;
-  const s = await phone.waitFor(
-    `talking (${id})`,
-    (x) => x.phase.kind === "talking" && !x.phase.call.answering,
-  );
+  const callId = await answered(phone, a, id, "2001");
   farTalks(a, id);
   await sleep(300);
-  return s.phase.kind === "talking" ? s.phase.call.id : "";
+  return callId;
 }
 
 const journalFor = async (callId: string) => {
   await phone.built.journal.synced();
   return phone.onDisk().filter((r) => r.callId === callId);
 };
+
+/**
+ * Waits for the phone's call `id` (its own `callId`) to end and puts the handset
+ * back; when it ended, and the reason its journal's ended record gives.
+ */
+async function callEnded(id: string, callId: string, ms: number) {
+  await phone.waitFor(`the call ended (${id})`, (x) => x.phase.kind === "hungUp", ms);
+  const atMs = nowMs();
+  phone.handset.replace();
+  await phone.waitFor("idle", (x) => x.phase.kind === "idle");
+  const ended = (await journalFor(callId)).find((r) => r.event === "ended");
+  expect(ended, `${id}: no ended record`).toBeDefined();
+  return { atMs, reason: String(ended?.reason) };
+}
 
 describe.skipIf(nativeCallMedia() === undefined)(
   "faults: the exchange (skipped only when native/call-media is not built)",
@@ -198,14 +194,10 @@ describe.skipIf(nativeCallMedia() === undefined)(
           expect(phone.built.phone.state.phase.kind).toBe("talking");
           const t0 = nowMs();
           caller.hangUp(id);
-          await phone.waitFor(`the call ended (${id})`, (x) => x.phase.kind === "hungUp", 5000);
-          toEnd.push(nowMs() - t0);
-          phone.handset.replace();
-          await phone.waitFor("idle", (x) => x.phase.kind === "idle");
-          const ended = (await journalFor(callId)).find((r) => r.event === "ended");
-          expect(ended, `${id}: no ended record`).toBeDefined();
-          reasons.push(String(ended?.reason));
-          expect(ended?.reason).toBe("bye");
+          const ended = await callEnded(id, callId, 5000);
+          toEnd.push(ended.atMs - t0);
+          reasons.push(ended.reason);
+          expect(ended.reason).toBe("bye");
           const t = await callAndTalk(phone, caller, `${id}-next`, "2001");
           expect(t.phoneHeard).toBeGreaterThan(0);
         } catch (e) {
@@ -245,14 +237,10 @@ describe.skipIf(nativeCallMedia() === undefined)(
           void doomed.stop();
           await sleep(DOWN_MS);
           await rig.ex.restart();
-          await phone.waitFor(`the call ended (${id})`, (x) => x.phase.kind === "hungUp", 10_000);
-          toEnd.push(nowMs() - killedAt);
-          phone.handset.replace();
-          await phone.waitFor("idle", (x) => x.phase.kind === "idle");
-          const ended = (await journalFor(callId)).find((r) => r.event === "ended");
-          expect(ended, `${id}: no ended record`).toBeDefined();
-          reasons.push(String(ended?.reason));
-          expect(ended?.reason).toBe("media-timeout");
+          const ended = await callEnded(id, callId, 10_000);
+          toEnd.push(ended.atMs - killedAt);
+          reasons.push(ended.reason);
+          expect(ended.reason).toBe("media-timeout");
           await until("the phone registered again", () => reg.reached("registered", killedAt));
           await registered(caller);
           const t = await callAndTalk(phone, caller, `${id}-next`, "2001");

@@ -71,6 +71,49 @@ export interface Talked {
   callerHeard: number;
 }
 
+/** Resolves when the caller's call `id` is answered (the 200 OK reached it). */
+export function remoteAnswered(caller: PhoneAgent, id: string): Promise<void> {
+  return new Promise((r) =>
+    caller.on("remote-answered", function on(c) {
+      if (c !== id) return;
+      caller.off("remote-answered", on);
+      r();
+    }),
+  );
+}
+
+/** Starts the caller's tone on its call `id`: the far end talks. */
+export function farTalks(caller: PhoneAgent, id: string): RtpSession {
+  const far = caller.media(id);
+  if (!(far instanceof RtpSession)) throw new Error(`${id}: the caller has no media`);
+  far.startSending(
+    new ToneSource({ segments: [{ ms: 1000, freqs: [440], levelDb: -12 }], repeat: true }),
+  );
+  return far;
+}
+
+/**
+ * `to` dialled by the caller as its call `id`, rung and answered at the
+ * phone's handset; the phone's own id of the call once it is talking.
+ */
+export async function answered(
+  phone: FirmwarePhone,
+  caller: PhoneAgent,
+  id: string,
+  to: string,
+): Promise<string> {
+  const far = remoteAnswered(caller, id);
+  caller.dial(id, to);
+  await phone.waitFor(`ringing (${id})`, (s) => s.phase.kind === "ringing");
+  phone.handset.lift();
+  await far;
+  const s = await phone.waitFor(
+    `talking (${id})`,
+    (x) => x.phase.kind === "talking" && !x.phase.call.answering,
+  );
+  return s.phase.kind === "talking" ? s.phase.call.id : "";
+}
+
 /**
  * One call to the phone, answered and talked through: `to` is dialled, the
  * phone rings, the handset is lifted, the caller plays a tone; both ends must
@@ -83,28 +126,10 @@ export async function callAndTalk(
   to: string,
   talkMs = 300,
 ): Promise<Talked> {
-  const answered = new Promise<void>((r) =>
-    caller.on("remote-answered", function on(c) {
-      if (c !== id) return;
-      caller.off("remote-answered", on);
-      r();
-    }),
-  );
-  caller.dial(id, to);
-  await phone.waitFor(`ringing (${id})`, (s) => s.phase.kind === "ringing");
-  phone.handset.lift();
-  await answered;
-  const s = await phone.waitFor(
-    `talking (${id})`,
-    (x) => x.phase.kind === "talking" && !x.phase.call.answering,
-  );
-  const callId = s.phase.kind === "talking" ? s.phase.call.id : "";
-  const far = caller.media(id);
+  const callId = await answered(phone, caller, id, to);
   const near = phone.built.agent.media(callId);
-  if (!(far instanceof RtpSession) || !near) throw new Error(`${id}: no media for the call`);
-  far.startSending(
-    new ToneSource({ segments: [{ ms: 1000, freqs: [440], levelDb: -12 }], repeat: true }),
-  );
+  if (!near) throw new Error(`${id}: the phone has no media for the call`);
+  const far = farTalks(caller, id);
   const p0 = near.stats().received;
   const c0 = far.stats().received;
   await sleep(talkMs);

@@ -23,6 +23,7 @@ import { framedRecord, type StoredRecord } from "../../firmware/app/journal-line
 import { closeOpenCalls } from "../../firmware/app/journal-restart.ts";
 import type { PhoneAgent } from "../../sip/phone-agent.ts";
 import { type BenchProcess, startBench } from "../support/bench-process.ts";
+import { EXCLUSIVE_AUDIO } from "../support/phone-config.ts";
 import { type ProductionRig, startProductionRig } from "../support/production-rig.ts";
 import { median, nowMs, registered, secs, sleep } from "./faults-kit.ts";
 import { record } from "./ledger.ts";
@@ -59,12 +60,7 @@ async function start(): Promise<{ p: BenchProcess; registeredMs: number }> {
     {
       account: { user: USER, password: `pw-${USER}` },
       exchange: { url: rig.ex.wssUrl("localhost"), caFile: rig.ca.caFile },
-      audio: {
-        ringer: { device: "ringer", rate: 48000 },
-        earpiece: { device: "hw-earpiece", rate: 8000 },
-        microphone: { device: "hw-mic", rate: 8000 },
-        callMediaThread: true,
-      },
+      audio: EXCLUSIVE_AUDIO,
       journal: { path: journalPath() },
     },
     rig.lab.env,

@@ -25,6 +25,7 @@ import {
   type ProductionRig,
   startProductionRig,
 } from "../support/production-rig.ts";
+import { remoteAnswered } from "./faults-kit.ts";
 import { record } from "./ledger.ts";
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
@@ -56,13 +57,7 @@ afterAll(async () => {
 /** One cycle: `to` is dialled, rings, is answered, talks `talkMs`, the caller hangs up. */
 async function cycle(n: number, to: string): Promise<string> {
   const id = `c-${n}`;
-  const answered = new Promise<void>((r) =>
-    caller.on("remote-answered", function onAnswer(c) {
-      if (c !== id) return;
-      caller.off("remote-answered", onAnswer);
-      r();
-    }),
-  );
+  const answered = remoteAnswered(caller, id);
   caller.dial(id, to);
   await phone.waitFor(`ringing (cycle ${n})`, (s) => s.phase.kind === "ringing");
   phone.handset.lift();

@@ -17,6 +17,7 @@ import { MockHandset } from "../../hal/mock.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { PhoneAgent, type PhoneAgentOptions } from "../../sip/phone-agent.ts";
 import { type AlsaLab, alsaLab } from "./alsa-lab.ts";
+import { EXCLUSIVE_AUDIO } from "./phone-config.ts";
 import { createTestCa, type TestCa } from "./test-ca.ts";
 import { type WaitForState, waitForState } from "./wait-for-state.ts";
 
@@ -67,13 +68,7 @@ export async function startProductionRig(
     const c = validateConfig({
       account: { user, password: `pw-${user}` },
       exchange: { url: ex.wssUrl("localhost"), caFile: ca.caFile, ...p.exchange },
-      audio: {
-        ringer: { device: "ringer", rate: 48000 },
-        earpiece: { device: "hw-earpiece", rate: 8000 },
-        microphone: { device: "hw-mic", rate: 8000 },
-        callMediaThread: true,
-        ...p.audio,
-      },
+      audio: { ...EXCLUSIVE_AUDIO, ...p.audio },
       journal: { path: journalPath },
     });
     if (!c.ok) throw new Error(JSON.stringify(c.errors));
