@@ -18,38 +18,57 @@ beforeAll(async () => {
 afterAll(async () => {
   await ex?.stop();
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until `test` holds (polled), at most `ms`; the error says what was last seen. */
+async function until<T>(what: string, value: () => T, test: (v: T) => boolean, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!test(value())) {
+    if (Date.now() > deadline)
+      throw new Error(`not ${what} within ${ms} ms: ${JSON.stringify(value())}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const registered = (a: PhoneAgent) =>
+  new Promise<void>((r) => a.on("registration", (s) => s === "registered" && r()));
 
 describe("hold and resume", () => {
   it("each side can hold and resume; media directions follow the SDP", async () => {
-    const a = new PhoneAgent({ server: ex.wsUrl, user: "2001" });
-    const b = new PhoneAgent({ server: ex.wsUrl, user: "2002" });
+    // What each side received: a re-INVITE is done when its ACK has reached the answerer.
+    const heard = { a: [] as string[], b: [] as string[] };
+    const tap = (who: "a" | "b") => (dir: "in" | "out", m: string) =>
+      dir === "in" && heard[who].push(m.slice(0, m.indexOf(" ")));
+    const a = new PhoneAgent({ server: ex.wsUrl, user: "2001", wireTap: tap("a") });
+    const b = new PhoneAgent({ server: ex.wsUrl, user: "2002", wireTap: tap("b") });
     let inId = "";
     b.on("incoming", (c) => {
       inId = c.callId;
       void b.answer(c.callId);
     });
     const answered = new Promise<void>((r) => a.once("remote-answered", () => r()));
+    // Both registered before A dials (a fixed 600 ms was not enough under load: 2002 unknown).
+    const both = Promise.all([registered(a), registered(b)]);
     a.start();
     b.start();
-    await sleep(600);
+    await both;
     a.dial("out-1", "2002");
     await answered;
-    await sleep(200);
-    const dirs = () => [a.media("out-1")?.mediaDirection, b.media(inId)?.mediaDirection];
-    expect(dirs()).toEqual(["sendrecv", "sendrecv"]);
+    const count = (xs: string[], m: string) => xs.filter((x) => x === m).length;
+    // Every INVITE either side took was ACKed to it: no transaction is still open.
+    const acked = () =>
+      (["a", "b"] as const).every((w) => count(heard[w], "INVITE") === count(heard[w], "ACK"));
+    const dirs = () => [a.media("out-1")?.mediaDirection, b.media(inId)?.mediaDirection, acked()];
+    // Each step's re-INVITE crosses the exchange: wait for the directions it sets and for
+    // its ACK, not a time (the next re-INVITE must not meet an INVITE still open, §14.2).
+    const expectDirs = (want: string[]) =>
+      until(`directions ${want.join("/")}`, dirs, (d) => d.join() === [...want, true].join());
+    await expectDirs(["sendrecv", "sendrecv"]);
     a.hold("out-1", true);
-    await sleep(400);
-    expect(dirs()).toEqual(["sendonly", "recvonly"]);
+    await expectDirs(["sendonly", "recvonly"]);
     a.hold("out-1", false);
-    await sleep(400);
-    expect(dirs()).toEqual(["sendrecv", "sendrecv"]);
+    await expectDirs(["sendrecv", "sendrecv"]);
     b.hold(inId, true);
-    await sleep(400);
-    expect(dirs()).toEqual(["recvonly", "sendonly"]);
+    await expectDirs(["recvonly", "sendonly"]);
     b.hold(inId, false);
-    await sleep(400);
-    expect(dirs()).toEqual(["sendrecv", "sendrecv"]);
+    await expectDirs(["sendrecv", "sendrecv"]);
     await a.stop();
     await b.stop();
   }, 20_000);
@@ -99,7 +118,11 @@ describe("wss://", () => {
     await trusting.connect();
     expect(trusting.protocol).toBe("WSS");
     await trusting.send("OPTIONS sip:x SIP/2.0\r\n\r\n");
-    await sleep(100);
+    await until(
+      "the OPTIONS at the server",
+      () => got,
+      (g) => g.length > 0,
+    );
     expect(got).toEqual(["OPTIONS sip:x SIP/2.0\r\n\r\n"]);
     await trusting.disconnect();
     wss.close();
