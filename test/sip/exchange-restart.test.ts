@@ -72,6 +72,9 @@ async function restartExchange(...phones: Agent[]) {
   return performance.now() - t0;
 }
 
+/** ACKs the phone received. */
+const acks = (p: Agent) => p.wire.filter((w) => w.dir === "in" && /^ACK /.test(w.text)).length;
+
 const responsesTo = (p: Agent, method: string) =>
   p.wire
     .filter((w) => w.dir === "in" && new RegExp(`^CSeq:\\s*\\d+ ${method}`, "im").test(w.text))
@@ -84,7 +87,9 @@ describe("the exchange restarted mid-call", () => {
     // sipp talks for 4 s, then sends BYE along the dialog's route and expects 200.
     const caller = call(ex, { from: "3501", to: "2501", talkMs: 4000 });
     await until("the call answered", () => a.incoming[0]);
-    await new Promise((r) => setTimeout(r, 300));
+    // The caller's ACK has reached the phone (the dialog confirmed on both sides) before the
+    // kill; a fixed 300 ms let a slow ACK meet the dead exchange.
+    await until("the ACK at the phone", () => acks(a) > 0 || undefined);
     const took = await restartExchange(a);
     expect(took).toBeLessThan(3500);
     const r = await caller;
@@ -99,7 +104,7 @@ describe("the exchange restarted mid-call", () => {
     const answered = new Promise<void>((r) => a.agent.once("remote-answered", () => r()));
     a.agent.dial("out-1", "2503");
     await answered;
-    await new Promise((r) => setTimeout(r, 300));
+    await until("A's ACK at B", () => acks(b) > 0 || undefined);
     await restartExchange(a, b);
     const callId = b.incoming[0] as string;
     b.agent.hangUp(callId);

@@ -184,7 +184,12 @@ describe("RFC 4028 session timers", () => {
     // §7.4: the refresh names the phone (its UAC) the refresher and keeps the interval.
     expect(header(refresh, "Session-Expires")).toEqual(["6;refresher=uac"]);
     expect(header(refresh, "Supported").join(",")).toMatch(/\btimer\b/);
-    await sleep(300);
+    // The refresh went through (the phone ACKed sipp's 200) before sipp is killed.
+    await until(
+      "the phone's ACK to the refresh's 200",
+      () => p.wire.some((w) => w.dir === "out" && /^ACK /.test(w.text)),
+      5000,
+    );
     const killedAt = performance.now();
     await sipp.stop();
     expect(p.ended).toEqual([]);
@@ -258,7 +263,12 @@ describe("RFC 4028 session timers", () => {
       const answered = new Promise<void>((r) => a.agent.once("remote-answered", () => r()));
       a.agent.dial("out-3", "2108");
       await answered;
-      await sleep(500);
+      // A's ACK has reached B (its dialog confirmed) before the exchange goes.
+      await until(
+        "A's ACK at B",
+        () => b.wire.some((w) => w.dir === "in" && /^ACK /.test(w.text)),
+        5000,
+      );
       const killedAt = performance.now();
       await own.kill();
       // A's refresh cannot go out and B hears none: both expire 4 s after the answer.
