@@ -42,6 +42,13 @@ function holdUdpPort(port: number): Promise<Socket> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, test: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`not ${what} within ${ms} ms`);
+    await sleep(10);
+  }
+}
 const ended = (a: PhoneAgent, id: string) =>
   new Promise<string>((r) => a.on("remote-ended", (c, cause) => c === id && r(cause)));
 
@@ -156,7 +163,9 @@ describe.skipIf(!native)(
       far.startSending(
         new ToneSource({ segments: [{ ms: 1000, freqs: [1000], levelDb: -10 }], repeat: true }),
       );
-      await sleep(300);
+      // Its first packets reached the phone: the stranger comes after them, as it says above
+      // (a stranger heard first, inside the latch window, would be latched as a NAT'd far end).
+      await until("the far end's RTP at the phone", () => media.stats().received >= 5);
       const stranger = createSocket("udp4");
       const got: Buffer[] = [];
       stranger.on("message", (m) => got.push(m));
@@ -170,7 +179,8 @@ describe.skipIf(!native)(
         stranger.send(rtp, media.port, "127.0.0.1");
         await sleep(20);
       }
-      await sleep(400);
+      await until("the stranger's 25 packets counted", () => media.stats().strangerPackets >= 25);
+      await sleep(200); // anything sent back to the stranger would be here by now
       stranger.close();
       expect(media.stats().strangerPackets).toBe(25);
       expect(got).toEqual([]);
