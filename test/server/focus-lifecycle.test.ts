@@ -6,7 +6,6 @@
  * focus stopped mid-room, and forged focus headers counting for nothing.
  * Parties are our SIP agents (sip/phone-agent.ts) sending silence over real RTP.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallMedia } from "../../audio/call-media.ts";
 import { SILENCE } from "../../audio/frame-source.ts";
@@ -15,61 +14,28 @@ import { DEFAULT_EMERGENCY_ALERT_INFO } from "../../server/emergency-table.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { type IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
 import { frequenciesIn } from "../support/tone-analyser.ts";
+import { type FocusProcess, startFocus } from "./focus-process.ts";
 import { RawSipCaller } from "./raw-sip-caller.ts";
 
 let ex: LabExchange;
-let focus: { child: ChildProcess; out: () => string };
+let focus: FocusProcess;
 const agents: PhoneAgent[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = (what: string, test: () => boolean, ms?: number) => focus.until(what, test, ms);
 
-async function until(what: string, test: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!test()) {
-    if (Date.now() - t0 > timeoutMs) {
-      throw new Error(
-        `not ${what} within ${timeoutMs} ms; focus log:\n${focus.out().slice(-3000)}`,
-      );
-    }
-    await sleep(50);
-  }
-}
-
-async function startFocus(): Promise<typeof focus> {
-  const child = spawn(
-    process.execPath,
-    [
-      "bin/deskphone-exchange.mjs",
-      "focus",
-      "--server",
-      ex.wsUrl,
-      "--retry-every-s",
-      "1",
-      "--max-attempts",
-      "3",
-      "--media-timeout-s",
-      "3",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  const f = { child, out: () => out };
-  focus = f;
-  await until("the focus registered", () => /registration: registered/.test(out));
-  return f;
-}
-
-async function stopFocus(f: typeof focus): Promise<void> {
-  if (f.child.exitCode !== null || f.child.signalCode !== null) return;
-  const exited = new Promise((r) => f.child.once("exit", r));
-  f.child.kill("SIGTERM");
-  await exited;
+/** The focus started (INVITEs again every 1 s, at most 3; media timeout 3 s) and registered. */
+async function restartFocus(): Promise<FocusProcess> {
+  focus = startFocus(ex.wsUrl, [
+    "--retry-every-s",
+    "1",
+    "--max-attempts",
+    "3",
+    "--media-timeout-s",
+    "3",
+  ]);
+  await focus.registered();
+  return focus;
 }
 
 /** A party: registered, sending silence on every call's media; answers incoming calls when `answer`. */
@@ -119,7 +85,7 @@ async function dial(number: string, user: string) {
   return c;
 }
 
-const roomLines = (f: typeof focus, room: string) =>
+const roomLines = (f: FocusProcess, room: string) =>
   f
     .out()
     .split("\n")
@@ -140,12 +106,12 @@ beforeAll(async () => {
   for (const u of ["2101", "2102"]) ex.table.bind("120", u);
   for (const u of ["2201", "2202"]) ex.table.bind("121", u);
   for (const u of ["2301", "2302"]) ex.table.bind("122", u);
-  await startFocus();
+  await restartFocus();
 }, 30_000);
 
 afterAll(async () => {
   for (const a of agents) await a.stop().catch(() => {});
-  if (focus) await stopFocus(focus);
+  await focus?.stop();
   await ex?.stop();
 });
 
@@ -237,13 +203,13 @@ describe("the conference focus's rooms (real Kamailio, the focus as a process)",
       return /2101 joined/.test(lines) && /2102 joined/.test(lines);
     });
     const old = focus;
-    await stopFocus(old);
+    await old.stop();
     expect(old.out()).toMatch(/SIGTERM: stopping \(open rooms end now\)/);
     expect(old.out()).toMatch(/ended \(the focus is stopping\)/);
     await until("everyone hung up on", () =>
       [caller, p2101, p2102].every((p) => p.ended.some((e) => / bye$/.test(e))),
     );
-    await startFocus();
+    await restartFocus();
     const next = await dial("120", "3105");
     await until("a room again", () => /2101 joined/.test(focus.out()));
     next.agent.hangUp("c");

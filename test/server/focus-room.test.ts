@@ -16,7 +16,6 @@
  * default), postgres (a private cluster, test/support/lab-postgres.ts; the run
  * in focus-room-postgres.test.ts) or a postgres:// URL (the lab's `db` option).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,8 +34,10 @@ import { type BenchProcess, startBench } from "../support/bench-process.ts";
 import { type LabPhone, startLabPhone } from "../support/lab-phone.ts";
 import { header, registerPhone } from "../support/lab-phones.ts";
 import { type LabPostgres, startLabPostgres } from "../support/lab-postgres.ts";
+import { labAudio } from "../support/phone-config.ts";
 import type { Sipp } from "../support/sipp.ts";
 import { frequenciesIn } from "../support/tone-analyser.ts";
+import { type FocusProcess, startFocus } from "./focus-process.ts";
 
 const DB = process.env.DESKPHONE_FOCUS_DB ?? "sqlite";
 let pg: LabPostgres | undefined;
@@ -56,7 +57,7 @@ let ex: LabExchange;
 let labA: AlsaLab;
 let labB: AlsaLab;
 let dir: string;
-let focus: { child: ChildProcess; out: () => string };
+let focus: FocusProcess;
 let p2001: LabPhone;
 let p2002: LabPhone;
 let peer2902: Sipp;
@@ -66,34 +67,7 @@ const callerHeard: Int16Array[] = [];
 let callerReader: NodeJS.Timeout | undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!test()) {
-    if (Date.now() - t0 > timeoutMs) {
-      throw new Error(
-        `not ${what} within ${timeoutMs} ms; focus log:\n${focus.out().slice(-3000)}`,
-      );
-    }
-    await sleep(50);
-  }
-}
-
-function startFocus(): typeof focus {
-  const child = spawn(
-    process.execPath,
-    ["bin/deskphone-exchange.mjs", "focus", "--server", ex.wsUrl, "--retry-every-s", "2"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  return { child, out: () => out };
-}
+const until = (what: string, test: () => boolean, ms = 15_000) => focus.until(what, test, ms);
 
 function tone(hz: number, seconds: number, levelDb: number): Int16Array {
   const pcm = new Int16Array(8000 * seconds);
@@ -122,8 +96,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "deskphone-focus-"));
   labA = alsaLab();
   labB = alsaLab();
-  focus = startFocus();
-  await until("the focus registered", () => /registration: registered/.test(focus.out()));
+  focus = startFocus(ex.wsUrl, ["--retry-every-s", "2"]);
+  await focus.registered(15_000);
   p2001 = await startLabPhone(ex, "2001", { lab: labA, earpiece: "earpiece", micHz: HZ.p2001 });
   p2002 = await startLabPhone(ex, "2002", { lab: labA, earpiece: "earpiece2", micHz: HZ.p2002 });
   labB.feed("mic", tone(HZ.p2003, 60, -12));
@@ -133,12 +107,7 @@ beforeAll(async () => {
     {
       account: { user: "2003" },
       exchange: { url: ex.wsUrl },
-      audio: {
-        ringer: { device: "ringer", rate: 8000 },
-        earpiece: "earpiece",
-        microphone: "mic",
-        rtpPorts: [23000, 23998],
-      },
+      audio: { ...labAudio(8000), rtpPorts: [23000, 23998] },
       journal: { path: join(dir, "journal.jsonl") },
     },
     labB.env,
@@ -159,11 +128,7 @@ afterAll(async () => {
   await p2001?.stop();
   await p2002?.stop();
   await peer2902?.stop();
-  if (focus && focus.child.exitCode === null) {
-    const exited = new Promise((r) => focus.child.once("exit", r));
-    focus.child.kill("SIGTERM");
-    await exited;
-  }
+  await focus?.stop();
   await ex?.stop();
   await pg?.stop();
   labA?.cleanup();

@@ -5,7 +5,6 @@
  * INVITEs reach both phones marked (the one on node 2 through node 1's
  * hand-over); the room ends with the caller.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SILENCE } from "../../audio/frame-source.ts";
 import { RtpSession } from "../../audio/rtp-session.ts";
@@ -13,25 +12,16 @@ import { DEFAULT_EMERGENCY_ALERT_INFO } from "../../server/emergency-table.ts";
 import { type IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
 import { type LabNodes, startLabNodes } from "../support/lab-nodes.ts";
 import { type LabPostgres, startLabPostgres } from "../support/lab-postgres.ts";
+import { type FocusProcess, startFocus, until as waitUntil } from "./focus-process.ts";
 
 let pg: LabPostgres;
 let nodes: LabNodes;
-let focus: ChildProcess | undefined;
-let out = "";
+let focus: FocusProcess | undefined;
 const agents: PhoneAgent[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const out = () => focus?.out() ?? "";
 
-async function until(what: string, test: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!test()) {
-    if (Date.now() - t0 > ms) {
-      throw new Error(
-        `not ${what} within ${ms} ms; focus:\n${out.slice(-2000)}\n${nodes.logs().slice(-3000)}`,
-      );
-    }
-    await sleep(50);
-  }
-}
+const until = (what: string, test: () => boolean, ms?: number) =>
+  waitUntil(what, test, () => `focus:\n${out().slice(-2000)}\n${nodes.logs().slice(-3000)}`, ms);
 
 async function party(node: 0 | 1, user: string) {
   const agent = new PhoneAgent({ server: nodes.nodes[node].wsUrl, user });
@@ -56,25 +46,14 @@ beforeAll(async () => {
   pg = await startLabPostgres();
   nodes = await startLabNodes({ db: await pg.createDatabase("exchange") });
   for (const u of ["2601", "2602"]) nodes.nodes[0].table.bind("124", u);
-  focus = spawn(
-    process.execPath,
-    ["bin/deskphone-exchange.mjs", "focus", "--server", nodes.nodes[0].wsUrl],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  focus.stderr?.on("data", (d) => {
-    out += d;
-  });
-  await until("the focus registered", () => /registration: registered/.test(out));
+  focus = startFocus(nodes.nodes[0].wsUrl);
+  await until("the focus registered", () => /registration: registered/.test(out()));
   await nodes.replicated("focus", 1);
 }, 90_000);
 
 afterAll(async () => {
   for (const a of agents) await a.stop().catch(() => {});
-  if (focus && focus.exitCode === null) {
-    const exited = new Promise((r) => focus?.once("exit", r));
-    focus.kill("SIGTERM");
-    await exited;
-  }
+  await focus?.stop();
   await nodes?.stop();
   await pg?.stop();
 });
@@ -89,7 +68,7 @@ describe("the conference focus with two exchange nodes", () => {
     const answered = new Promise<void>((r) => caller.agent.once("remote-answered", () => r()));
     caller.agent.dial("c", "124");
     await answered;
-    await until("both joined", () => /2601 joined/.test(out) && /2602 joined/.test(out));
+    await until("both joined", () => /2601 joined/.test(out()) && /2602 joined/.test(out()));
     for (const p of [a, b]) {
       expect(p.incoming[0]).toMatchObject({
         alertInfo: [DEFAULT_EMERGENCY_ALERT_INFO],
@@ -98,7 +77,7 @@ describe("the conference focus with two exchange nodes", () => {
       });
     }
     caller.agent.hangUp("c");
-    await until("the room ended", () => /ended \(the caller left\)/.test(out));
+    await until("the room ended", () => /ended \(the caller left\)/.test(out()));
     await until("both hung up on", () => a.ended.length === 1 && b.ended.length === 1);
   }, 40_000);
 });
