@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type WebSocket, WebSocketServer } from "ws";
+import { SipInbox } from "../support/sip-inbox.ts";
 
 const id = () => randomBytes(6).toString("hex");
 
@@ -17,7 +18,7 @@ export function headerOf(message: string, name: string): string | undefined {
 export class FakeExchange {
   private readonly wss: WebSocketServer;
   private phone: WebSocket | undefined;
-  private readonly waiters = new Set<(m: string) => boolean>();
+  private readonly inbox = new SipInbox();
   /** Every message the phone sent. */
   readonly received: string[] = [];
   registered!: Promise<void>;
@@ -47,7 +48,7 @@ export class FakeExchange {
           ws.send(ex.reply(text, "200 OK", [`Contact: ${headerOf(text, "Contact")};expires=300`]));
           onRegistered();
         }
-        for (const w of ex.waiters) if (w(text)) ex.waiters.delete(w);
+        ex.inbox.take(text);
       });
     });
     return ex;
@@ -85,19 +86,7 @@ export class FakeExchange {
 
   /** Waits for the phone to send a message that passes `test`. */
   waitFor(test: (m: string) => boolean, timeoutMs = 3000): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        resolve(undefined);
-      }, timeoutMs);
-      const w = (m: string) => {
-        if (!test(m)) return false;
-        clearTimeout(timer);
-        resolve(m);
-        return true;
-      };
-      this.waiters.add(w);
-    });
+    return this.inbox.next(test, timeoutMs);
   }
 
   /** An OPTIONS to the phone; true when it answers 200 (it is alive and parsing). */

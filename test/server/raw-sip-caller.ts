@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import type { LabExchange } from "../../server/kamailio/lab-exchange.ts";
+import { SipInbox } from "../support/sip-inbox.ts";
 
 export interface Answer {
   code: number;
@@ -35,7 +36,7 @@ export function header(message: string, name: string): string[] {
 
 export class RawSipCaller {
   private sock!: Socket;
-  private readonly waiters = new Set<(m: string) => boolean>();
+  private readonly inbox = new SipInbox();
 
   private constructor(
     private readonly ex: LabExchange,
@@ -49,7 +50,7 @@ export class RawSipCaller {
     c.sock = createSocket("udp4");
     c.sock.on("message", (buf) => {
       const m = buf.toString("latin1");
-      for (const w of [...c.waiters]) if (w(m)) c.waiters.delete(w);
+      c.inbox.take(m);
     });
     await new Promise<void>((r) => c.sock.bind(0, "127.0.0.1", () => r()));
     return c;
@@ -67,23 +68,18 @@ export class RawSipCaller {
     this.sock.send(text.replace(/\r?\n/g, "\r\n"), this.ex.udpPort, this.ex.host);
   }
 
-  /** The next response to (callId, cseq) whose status satisfies `final`. */
-  private response(callId: string, cseq: string, timeoutMs: number): Promise<Answer | undefined> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        resolve(undefined);
-      }, timeoutMs);
-      const w = (m: string) => {
-        const code = /^SIP\/2\.0 (\d{3})/.exec(m)?.[1];
-        if (!code || Number(code) < 200) return false;
-        if (header(m, "Call-ID")[0] !== callId || header(m, "CSeq")[0] !== cseq) return false;
-        clearTimeout(timer);
-        resolve({ code: Number(code), message: m });
-        return true;
-      };
-      this.waiters.add(w);
-    });
+  /** The final response to (callId, cseq), or undefined after `timeoutMs`. */
+  private async response(
+    callId: string,
+    cseq: string,
+    timeoutMs: number,
+  ): Promise<Answer | undefined> {
+    const final = (m: string) => Number(/^SIP\/2\.0 (\d{3})/.exec(m)?.[1] ?? 0);
+    const m = await this.inbox.next(
+      (m) => final(m) >= 200 && header(m, "Call-ID")[0] === callId && header(m, "CSeq")[0] === cseq,
+      timeoutMs,
+    );
+    return m === undefined ? undefined : { code: final(m), message: m };
   }
 
   private sdp(): string {
