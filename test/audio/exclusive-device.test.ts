@@ -58,7 +58,11 @@ describe("the exclusive test device", () => {
     const file = join(lab.dir, "second.raw");
     writeFileSync(file, Buffer.from(samples.buffer));
     const first = run("aplay", ["-D", "hw-earpiece", file]);
-    await until("opened by the first aplay", () => opens("hw-earpiece") === 1);
+    // Started, not only opened: the log's order below has the first's start before the
+    // second's refusal, and the two aplays are separate processes.
+    await until("started by the first aplay", () =>
+      lab.deviceLog("hw-earpiece").some((e) => e.event === "start"),
+    );
     const second = await run("aplay", ["-D", "hw-earpiece", file]).done;
     expect(second.code).not.toBe(0);
     expect(second.stderr).toMatch(/Device or resource busy/);
