@@ -20,6 +20,16 @@ export interface InviteContext {
   newCallId(): string;
 }
 
+/**
+ * Every line of a header as received, as `getHeaders` returns them, read by
+ * the name sip.js files it under (its `headerize`d form, written here as such):
+ * `getHeaders` would rebuild that name from scratch on every call, on the way
+ * to the 180.
+ */
+function rawValues(req: Invitation["request"], filedAs: string): string[] {
+  return req.headers[filedAs]?.map((h) => h.raw) ?? [];
+}
+
 export function takeInvite(book: CallBook, inv: Invitation, cx: InviteContext): void {
   const req = inv.request;
   // RFC 3264 §6: no common codec in the offer → 488 Not Acceptable Here (before ringing).
@@ -56,15 +66,14 @@ export function takeInvite(book: CallBook, inv: Invitation, cx: InviteContext): 
   };
   book.watch(callId, rec);
   const from = req.from;
+  const priority = rawValues(req, "Priority")[0];
   const call: IncomingCall = {
     callId,
     remote: from.uri.user ?? from.uri.toString(),
     ...(from.displayName && { displayName: from.displayName }),
-    alertInfo: req.getHeaders("Alert-Info"),
-    ...(req.getHeader("Priority") !== undefined && {
-      priority: req.getHeader("Priority") as string,
-    }),
-    resourcePriority: req.getHeaders("Resource-Priority"),
+    alertInfo: rawValues(req, "Alert-Info"),
+    ...(priority !== undefined && { priority }),
+    resourcePriority: rawValues(req, "Resource-Priority"),
     // Trust by connection, never by header text: the phone opens no SIP port,
     // so every request came over this transport, and the exchange strips any
     // mark a client sent (server/kamailio/deskphone-exchange.cfg). A Via names

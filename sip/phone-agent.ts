@@ -16,6 +16,7 @@ import { Invitation, Inviter, type Session, UserAgent } from "sip.js";
 import type { CallMedia } from "../audio/call-media.ts";
 import { answer, hold, reject, ringing, sendDtmf } from "./call-verbs.ts";
 import { type CallWireTimes, WireTimes } from "./call-wire-times.ts";
+import type { IncomingCall } from "./calls.ts";
 import { type AgentEvents, CallBook } from "./calls.ts";
 import { connectionVerified, localAddress } from "./exchange-connection.ts";
 import { takeInvite } from "./incoming-invite.ts";
@@ -24,7 +25,7 @@ import { RegistrationKeeper, type RegistrationState } from "./registration.ts";
 import { RtpDescriptionHandler, type RtpMediaOptions } from "./rtp-description-handler.ts";
 import { DEFAULT_SESSION_EXPIRES_S, MIN_SE_FLOOR_S } from "./session-timer.ts";
 import { makeUserAgent, type UserAgentSettings } from "./user-agent.ts";
-import { warmUpIncoming } from "./warm-up.ts";
+import { warmUpCalls } from "./warm-up.ts";
 
 export type { EndCause, IncomingCall } from "./calls.ts";
 
@@ -39,7 +40,7 @@ export interface PhoneAgentOptions extends UserAgentSettings {
   /** Our Min-SE: the shortest session interval we accept (default 90 s, RFC 4028 §5; lower only in tests). */
   minSessionExpiresS?: number;
   log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
-  /** Parse a made-up INVITE a few dozen times once registered (default true; warm-up.ts). */
+  /** Run made-up calls through the incoming path once registered (default true; warm-up.ts). */
   warmUp?: boolean;
 }
 
@@ -52,6 +53,14 @@ export class PhoneAgent extends EventEmitter<AgentEvents> {
   private readonly domain: string;
   private shed = 0;
   private shedLoggedAt = 0;
+  /**
+   * The phone's own handling of an incoming call, run on the warm-up's made-up
+   * calls (warm-up.ts): it must decide and keep nothing — no state changed,
+   * nothing sent, played or written.
+   */
+  warmCall: ((call: IncomingCall) => void) | undefined;
+  /** Resolves when the warm-up after registering is done (at once when there is none). */
+  warmedUp: Promise<void> = Promise.resolve();
   private readonly wire = new WireTimes();
 
   constructor(private readonly o: PhoneAgentOptions) {
@@ -101,12 +110,22 @@ export class PhoneAgent extends EventEmitter<AgentEvents> {
       ...(o.registerExpires && { expires: o.registerExpires }),
     });
     this.registration.on("state", (s, why) => this.emit("registration", s, why));
-    // The first call after start should not meet a cold parser (warm-up.ts).
+    // The first calls after start should not meet a cold incoming path (warm-up.ts).
     if (o.warmUp !== false) {
+      let done: () => void = () => {};
+      this.warmedUp = new Promise((r) => {
+        done = r;
+      });
       const warm = (s: RegistrationState) => {
         if (s !== "registered") return;
         this.registration.off("state", warm);
-        void warmUpIncoming();
+        void warmUpCalls({
+          user: o.user,
+          codecs,
+          timerOptions: this.calls.timerOptions,
+          call: (c) => this.warmCall?.(c),
+          failed: (why) => log("warn", `the warm-up after registering stopped: ${why}`),
+        }).then(done);
       };
       this.registration.on("state", warm);
     }

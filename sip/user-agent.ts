@@ -50,9 +50,12 @@ export function makeUserAgent(
   o: UserAgentSettings,
   hooks: UserAgentHooks,
   log: AgentLog,
+  /** Another transport than the WebSocket (sip/warm-up.ts: one connected to nothing). */
+  transport?: Pick<UserAgentOptions, "transportConstructor" | "transportOptions">,
 ): UserAgent {
   // Header values the exchange sends again and again are parsed once (parsed-headers.ts).
   rememberParsedHeaders();
+  const traceSip = Boolean(process.env.DESKPHONE_TRACE_SIP);
   const options: UserAgentOptions = {
     uri,
     transportConstructor: WsTransport,
@@ -64,6 +67,7 @@ export function makeUserAgent(
       ...(o.wireTap && { wireTap: o.wireTap }),
       incoming: { ...o.incoming, onAnswered: (id, code) => hooks.answeredByTriage(id, code) },
     } satisfies WsTransportOptions,
+    ...transport,
     ...(o.password !== undefined && {
       authorizationUsername: o.user,
       authorizationPassword: o.password,
@@ -75,11 +79,13 @@ export function makeUserAgent(
     // in a dialog whose connection died (an exchange restart; deskphone-exchange.cfg).
     contactName: o.user,
     logBuiltinEnabled: false,
-    logLevel: process.env.DESKPHONE_TRACE_SIP ? "log" : "warn",
+    logLevel: traceSip ? "log" : "warn",
+    // sip.js hands every line to the connector whatever the level (its debug
+    // lines too: 17 for an INVITE, its CANCEL and ACK): the environment is read
+    // once, not per line.
     logConnector: (level, category, _label, content) => {
       if (level === "warn" || level === "error") log(level, `sip.js ${category}: ${content}`);
-      else if (process.env.DESKPHONE_TRACE_SIP && /transport$/i.test(category))
-        log("debug", content);
+      else if (traceSip && /transport$/i.test(category)) log("debug", content);
     },
     noAnswerTimeout: o.noAnswerTimeoutS ?? 60,
     // No 180 before the phone decides: the controller's send-ringing is the one

@@ -31,6 +31,7 @@ import {
 import { CallAudio } from "./call-audio.ts";
 import { EffectRunner, type JournalSink, type LedOutput } from "./effect-runner.ts";
 import { HandOverReport } from "./handover-report.ts";
+import { frameRecord } from "./journal-lines.ts";
 import type { Microphone } from "./js-call-audio.ts";
 import type { Log } from "./log.ts";
 import type { CallDevices } from "./media-thread-handover.ts";
@@ -100,6 +101,7 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
       dispatch: (ev) => this.dispatch(ev),
       media: (callId) => this.audio.mediaReady(callId),
       log,
+      warm: (ev) => this.decideOnly(ev),
     });
     const mic = p.microphone;
     if (mic && "on" in mic) mic.on("error", (e) => log("error", e.message));
@@ -145,6 +147,18 @@ export class Phone extends EventEmitter<{ effects: [PhoneEvent, Effect[]]; state
   }
   key(key: Key): void {
     this.dispatch({ type: "key", at: monotonicMs(), key });
+  }
+
+  /**
+   * The controller's decision on an event, and the journal lines it would
+   * write, made and dropped: the warm-up's made-up calls (sip/warm-up.ts) run
+   * the code a real call runs, and the phone's state, effects and journal stay
+   * as they were (test/sip/warm-up.test.ts).
+   */
+  private decideOnly(ev: PhoneEvent): void {
+    const [, fx] = transition(this.s, ev);
+    for (const e of fx)
+      if (e.type === "journal") frameRecord({ time: new Date().toISOString(), ...e.record });
   }
 
   /** One event through the controller; its effects carried out, then reported. */

@@ -4,7 +4,7 @@
  * incoming INVITE is classified here (firmware/alerting) into the alert the
  * controller decides on; nothing else happens here.
  */
-import type { PhoneAgent, EndCause as SipEndCause } from "../../sip/phone-agent.ts";
+import type { IncomingCall, PhoneAgent, EndCause as SipEndCause } from "../../sip/phone-agent.ts";
 import type { AlertConfig } from "../alerting/alert-class.ts";
 import { classify } from "../alerting/classify.ts";
 import { alertFrom } from "../controller/call.ts";
@@ -18,34 +18,48 @@ export interface SipEventSink {
   /** A call's media is ready (its SDP is done): its audio can be connected. */
   media(callId: string): void;
   log: Log;
+  /** The controller's decision on a made-up incoming call (the warm-up's): kept nowhere. */
+  warm?(ev: PhoneEvent): void;
+}
+
+/** An incoming call as the controller's event, and the marks not honoured (untrusted). */
+function incomingEvent(
+  c: IncomingCall,
+  alertConfig: AlertConfig,
+): { ev: PhoneEvent; ignored: readonly string[] } {
+  const cls = classify(
+    {
+      alertInfo: c.alertInfo,
+      ...(c.priority !== undefined && { priority: c.priority }),
+      resourcePriority: c.resourcePriority,
+      trusted: c.trusted,
+    },
+    alertConfig,
+  );
+  const ev: PhoneEvent = {
+    type: "incoming",
+    at: monotonicMs(),
+    callId: c.callId,
+    remote: c.remote,
+    alert: alertFrom(cls),
+  };
+  return { ev, ignored: cls.untrustedIgnored };
 }
 
 export function listenToAgent(a: PhoneAgent, to: SipEventSink): void {
   const { dispatch, log } = to;
   a.on("incoming", (c) => {
-    const cls = classify(
-      {
-        alertInfo: c.alertInfo,
-        ...(c.priority !== undefined && { priority: c.priority }),
-        resourcePriority: c.resourcePriority,
-        trusted: c.trusted,
-      },
-      to.alertConfig,
-    );
-    if (cls.untrustedIgnored.length) {
+    const { ev, ignored } = incomingEvent(c, to.alertConfig);
+    if (ignored.length) {
       log(
         "warn",
-        `call ${c.callId} from ${c.remote}: ${cls.untrustedIgnored.join(", ")} not honoured from an untrusted source`,
+        `call ${c.callId} from ${c.remote}: ${ignored.join(", ")} not honoured from an untrusted source`,
       );
     }
-    dispatch({
-      type: "incoming",
-      at: monotonicMs(),
-      callId: c.callId,
-      remote: c.remote,
-      alert: alertFrom(cls),
-    });
+    dispatch(ev);
   });
+  // The warm-up's made-up calls (sip/warm-up.ts): classified and decided on, nothing kept.
+  a.warmCall = (c) => to.warm?.(incomingEvent(c, to.alertConfig).ev);
   a.on("remote-ringing", (callId) =>
     dispatch({ type: "remote-ringing", at: monotonicMs(), callId }),
   );
