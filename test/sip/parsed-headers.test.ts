@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { Grammar } from "sip.js";
 import { describe, expect, it } from "vitest";
 import { ParsedHeaders, rememberParsedHeaders } from "../../sip/parsed-headers.ts";
-import { loadGrammar, mutatedHeader, shape } from "../support/sip-grammar.ts";
+import { GRAMMAR_PIECES, loadGrammar, mutatedHeader, shape } from "../support/sip-grammar.ts";
 
 const pristine = await loadGrammar("grammar.pristine.js");
 
@@ -112,24 +112,7 @@ describe("header values remembered", () => {
 
   it("matches the grammar on random mutations, each parsed twice", () => {
     const r = remembered();
-    const PIECES = [
-      "",
-      " ",
-      ";",
-      ":",
-      "<",
-      ">",
-      '"',
-      "@",
-      "=",
-      "\\",
-      "%",
-      ",",
-      "x",
-      "9",
-      "tag=",
-      "branch=",
-    ];
+    const PIECES = [...GRAMMAR_PIECES, ",", "x", "9", "tag=", "branch="];
     fc.assert(
       fc.property(mutatedHeader(HEADERS, PIECES, 3), ([rule, s]) => {
         const want = shape(grammar(s, rule));

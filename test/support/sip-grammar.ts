@@ -43,6 +43,9 @@ export function shape(v: unknown): unknown {
   return v;
 }
 
+/** What a mutation puts in, first: the characters the grammar's rules turn on. */
+export const GRAMMAR_PIECES = ["", " ", ";", ":", "<", ">", '"', "@", "=", "\\", "%"] as const;
+
 /**
  * One of `headers` ([rule, value]) with up to `maxCuts` cuts in its value: at
  * each, up to 3 characters deleted and one of `pieces` put in their place.
