@@ -104,11 +104,12 @@ describe("registration survives the exchange", () => {
     ex.table.setSubscriber("2003", "changed");
     const failed = await reg.until("unregistered", first.at, 10_000);
     expect(failed.why).toMatch(/refresh failed|refused/);
-    // Retries keep failing while the password is wrong…
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(
-      reg.seen.filter((s) => s.at > failed.at && s.state === "registering").length,
-    ).toBeGreaterThan(0);
+    // Retries keep failing while the password is wrong: two tries after the failure
+    // (the backoff: ~0.5 s, then ~1 s, sip/registration.ts), neither registered…
+    const tried = await reg.until("registering", failed.at, 10_000);
+    const failedAgain = await reg.until("unregistered", tried.at, 10_000);
+    await reg.until("registering", failedAgain.at, 10_000);
+    expect(reg.seen.filter((s) => s.at > failed.at && s.state === "registered")).toEqual([]);
     // …and succeed once it is right again.
     ex.table.setSubscriber("2003", "right");
     await reg.until("registered", failed.at, 20_000);
