@@ -42,7 +42,7 @@ import { labAudio, validConfig } from "../support/phone-config.ts";
 import { type ProductionRig, startProductionRig } from "../support/production-rig.ts";
 import { waitForState } from "../support/wait-for-state.ts";
 import { farTalks, nowMs, registered, remoteAnswered, secs, sleep, until } from "./faults-kit.ts";
-import { record } from "./ledger.ts";
+import { record, withFailures } from "./ledger.ts";
 
 let rig: ProductionRig;
 const children: ChildProcess[] = [];
@@ -246,7 +246,10 @@ describe.skipIf(nativeCallMedia() === undefined)(
         tried: 2,
         survived: 2 - new Set(failures.map((f) => f.split(":")[0])).size,
         lost: new Set(failures.map((f) => f.split(":")[0])).size,
-        figures: `${figures.join("; ")}; both calls answered and talked (RTP both ways), journal whole${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
+        figures: withFailures(
+          `${figures.join("; ")}; both calls answered and talked (RTP both ways), journal whole`,
+          failures,
+        ),
       });
       expect(failures).toEqual([]);
     }, 90_000);
@@ -389,7 +392,10 @@ describe.skipIf(nativeCallMedia() === undefined)(
         tried: 2,
         survived: 2 - new Set(failures.map((f) => (f.startsWith("gpio") ? "gpio" : "led"))).size,
         lost: new Set(failures.map((f) => (f.startsWith("gpio") ? "gpio" : "led"))).size,
-        figures: `${figures.join("; ")}; ${errorLines.length} error lines in all, each failure once${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
+        figures: withFailures(
+          `${figures.join("; ")}; ${errorLines.length} error lines in all, each failure once`,
+          failures,
+        ),
       });
       await built.stop();
       expect(failures).toEqual([]);

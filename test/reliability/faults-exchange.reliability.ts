@@ -27,6 +27,7 @@ import {
 import {
   answered,
   callAndTalk,
+  eachAttempt,
   farTalks,
   nowMs,
   registered,
@@ -37,7 +38,7 @@ import {
   TcpProxy,
   until,
 } from "./faults-kit.ts";
-import { record } from "./ledger.ts";
+import { record, recordAttempts } from "./ledger.ts";
 
 const IDLE_KILLS = 5;
 const MID_CALL_KILLS = 2;
@@ -104,9 +105,11 @@ describe.skipIf(nativeCallMedia() === undefined)(
       const reg = registrationLog(phone.built.agent);
       const afterUp: number[] = [];
       const afterKill: number[] = [];
-      const failures: string[] = [];
-      for (let i = 1; i <= IDLE_KILLS; i++) {
-        try {
+      const kills = Array.from({ length: IDLE_KILLS }, (_, i) => i + 1);
+      const failures = await eachAttempt(
+        kills,
+        (i) => `kill ${i}`,
+        async (i) => {
           const { killedAt, upAt } = await killAndRestart();
           const back = await until(
             `the phone registered again (kill ${i})`,
@@ -121,20 +124,16 @@ describe.skipIf(nativeCallMedia() === undefined)(
           const t = await callAndTalk(phone, caller, `idle-${i}`, "2001");
           expect(t.phoneHeard, `kill ${i}: the phone heard no RTP`).toBeGreaterThan(0);
           expect(t.callerHeard, `kill ${i}: the caller heard no RTP`).toBeGreaterThan(0);
-        } catch (e) {
-          failures.push(`kill ${i}: ${(e as Error).message.split("\n")[0]}`);
-          phone.handset.replace();
-          await sleep(500);
-        }
-      }
-      record({
-        area: "faults",
-        probe: `exchange SIGKILLed while idle, restarted after ${DOWN_MS / 1000} s; then a call`,
-        tried: IDLE_KILLS,
-        survived: IDLE_KILLS - failures.length,
-        lost: failures.length,
-        figures: `re-registered ${spread(afterUp)} after the exchange answered again, ${spread(afterKill)} after the kill; each then took a call, RTP both ways${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
-      });
+        },
+        () => phone.handset.replace(),
+      );
+      recordAttempts(
+        "faults",
+        `exchange SIGKILLed while idle, restarted after ${DOWN_MS / 1000} s; then a call`,
+        IDLE_KILLS,
+        failures,
+        `re-registered ${spread(afterUp)} after the exchange answered again, ${spread(afterKill)} after the kill; each then took a call, RTP both ways`,
+      );
       expect(failures).toEqual([]);
       // Reconnect backoff (sip/registration.ts) starts at 0.5 s and doubles to 30 s:
       // after a second's outage the phone must be back within a few seconds.
@@ -181,10 +180,11 @@ describe.skipIf(nativeCallMedia() === undefined)(
       const reg = registrationLog(phone.built.agent);
       const toEnd: number[] = [];
       const reasons: string[] = [];
-      const failures: string[] = [];
-      for (let i = 1; i <= MID_CALL_KILLS; i++) {
-        const id = `mid-${i}`;
-        try {
+      const ids = Array.from({ length: MID_CALL_KILLS }, (_, i) => `mid-${i + 1}`);
+      const failures = await eachAttempt(
+        ids,
+        (id) => id,
+        async (id) => {
           await registered(caller);
           const callId = await answeredCall(caller, id);
           const { killedAt } = await killAndRestart();
@@ -200,20 +200,16 @@ describe.skipIf(nativeCallMedia() === undefined)(
           expect(ended.reason).toBe("bye");
           const t = await callAndTalk(phone, caller, `${id}-next`, "2001");
           expect(t.phoneHeard).toBeGreaterThan(0);
-        } catch (e) {
-          failures.push(`${id}: ${(e as Error).message.split("\n")[0]}`);
-          phone.handset.replace();
-          await sleep(500);
-        }
-      }
-      record({
-        area: "faults",
-        probe: "exchange SIGKILLed mid-call, restarted; the far end hangs up after",
-        tried: MID_CALL_KILLS,
-        survived: MID_CALL_KILLS - failures.length,
-        lost: failures.length,
-        figures: `the far end's BYE reached the phone over its new registration, call ended ${spread(toEnd)} after the hang-up; journal ended, reason ${[...new Set(reasons)].join(", ")}; next call taken${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
-      });
+        },
+        () => phone.handset.replace(),
+      );
+      recordAttempts(
+        "faults",
+        "exchange SIGKILLed mid-call, restarted; the far end hangs up after",
+        MID_CALL_KILLS,
+        failures,
+        `the far end's BYE reached the phone over its new registration, call ended ${spread(toEnd)} after the hang-up; journal ended, reason ${[...new Set(reasons)].join(", ")}; next call taken`,
+      );
       expect(failures).toEqual([]);
     }, 120_000);
 
@@ -221,12 +217,13 @@ describe.skipIf(nativeCallMedia() === undefined)(
       const reg = registrationLog(phone.built.agent);
       const toEnd: number[] = [];
       const reasons: string[] = [];
-      const failures: string[] = [];
-      for (let i = 1; i <= MID_CALL_KILLS; i++) {
-        const id = `gone-${i}`;
-        // A far end of its own, which dies with the exchange.
-        const doomed = await rig.caller(`302${i}`);
-        try {
+      const ids = Array.from({ length: MID_CALL_KILLS }, (_, i) => `gone-${i + 1}`);
+      const failures = await eachAttempt(
+        ids,
+        (id) => id,
+        async (id, i) => {
+          // A far end of its own, which dies with the exchange.
+          const doomed = await rig.caller(`302${i}`);
           const callId = await answeredCall(doomed, id);
           const killedAt = nowMs();
           await rig.ex.kill();
@@ -245,20 +242,16 @@ describe.skipIf(nativeCallMedia() === undefined)(
           await registered(caller);
           const t = await callAndTalk(phone, caller, `${id}-next`, "2001");
           expect(t.phoneHeard).toBeGreaterThan(0);
-        } catch (e) {
-          failures.push(`${id}: ${(e as Error).message.split("\n")[0]}`);
-          phone.handset.replace();
-          await sleep(500);
-        }
-      }
-      record({
-        area: "faults",
-        probe: "exchange SIGKILLed mid-call, the far end gone with it",
-        tried: MID_CALL_KILLS,
-        survived: MID_CALL_KILLS - failures.length,
-        lost: failures.length,
-        figures: `call ended ${spread(toEnd)} after the kill (mediaTimeoutS ${MEDIA_TIMEOUT_S}); journal ended, reason ${[...new Set(reasons)].join(", ")}; re-registered, next call taken${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
-      });
+        },
+        () => phone.handset.replace(),
+      );
+      recordAttempts(
+        "faults",
+        "exchange SIGKILLed mid-call, the far end gone with it",
+        MID_CALL_KILLS,
+        failures,
+        `call ended ${spread(toEnd)} after the kill (mediaTimeoutS ${MEDIA_TIMEOUT_S}); journal ended, reason ${[...new Set(reasons)].join(", ")}; re-registered, next call taken`,
+      );
       expect(failures).toEqual([]);
       // The far end's last packet came right before the kill: the timeout is measured from it.
       expect(Math.max(...toEnd)).toBeLessThan((MEDIA_TIMEOUT_S + 2) * 1000);
@@ -274,16 +267,15 @@ describe.skipIf(nativeCallMedia() === undefined)(
         phone = p;
         const reg = registrationLog(p.built.agent);
         const rows: { how: string; noticed: number; back: number }[] = [];
-        const failures: string[] = [];
         const cases: ["reset" | "silent", () => number][] = [
           ["reset", () => proxy.cut()],
           ["reset", () => proxy.cut()],
           ["silent", () => proxy.hang()],
         ];
-        let n = 0;
-        for (const [how, fault] of cases) {
-          n++;
-          try {
+        const failures = await eachAttempt(
+          cases,
+          ([how], n) => `${how} ${n}`,
+          async ([how, fault], n) => {
             await until("the phone's connection through the proxy", () =>
               proxy.connections > 0 ? true : undefined,
             );
@@ -308,27 +300,22 @@ describe.skipIf(nativeCallMedia() === undefined)(
             const t = await callAndTalk(p, caller, `ws-${n}`, "2002");
             expect(t.phoneHeard).toBeGreaterThan(0);
             expect(t.callerHeard).toBeGreaterThan(0);
-          } catch (e) {
-            failures.push(`${how} ${n}: ${(e as Error).message.split("\n")[0]}`);
-            p.handset.replace();
-            await sleep(500);
-          }
-        }
+          },
+          () => p.handset.replace(),
+        );
         const fig = (how: string) => {
           const r = rows.filter((x) => x.how === how);
           return r.length
             ? `${how}: noticed ${r.map((x) => secs(x.noticed)).join(", ")}, registered again ${r.map((x) => secs(x.back)).join(", ")}`
             : `${how}: —`;
         };
-        record({
-          area: "faults",
-          probe:
-            "WebSocket to the exchange reset (RST) or gone silent (no FIN/RST), exchange alive",
-          tried: cases.length,
-          survived: cases.length - failures.length,
-          lost: failures.length,
-          figures: `${fig("reset")}; ${fig("silent")} (WebSocket ping 5 s, pong 3 s); each then took a call, RTP both ways${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
-        });
+        recordAttempts(
+          "faults",
+          "WebSocket to the exchange reset (RST) or gone silent (no FIN/RST), exchange alive",
+          cases.length,
+          failures,
+          `${fig("reset")}; ${fig("silent")} (WebSocket ping 5 s, pong 3 s); each then took a call, RTP both ways`,
+        );
         expect(failures).toEqual([]);
       } finally {
         await proxy.stop();

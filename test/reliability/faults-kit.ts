@@ -37,6 +37,30 @@ export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const spread = (ms: readonly number[]) =>
   ms.length ? `${secs(median(ms))} median (max ${secs(Math.max(...ms))})` : "none";
 
+/**
+ * Tries each case in turn: a case that throws is a failure named by its label
+ * with the first line of its error, `recover` puts the phone back as a fresh
+ * case wants it, and after a pause the next is tried. The failures, in order.
+ */
+export async function eachAttempt<T>(
+  cases: readonly T[],
+  label: (c: T, n: number) => string,
+  attempt: (c: T, n: number) => Promise<void>,
+  recover: (c: T) => unknown,
+): Promise<string[]> {
+  const failures: string[] = [];
+  for (const [i, c] of cases.entries()) {
+    try {
+      await attempt(c, i + 1);
+    } catch (e) {
+      failures.push(`${label(c, i + 1)}: ${(e as Error).message.split("\n")[0]}`);
+      await recover(c);
+      await sleep(500);
+    }
+  }
+  return failures;
+}
+
 /** Registration changes of an agent, with when they happened (performance.now). */
 export function registrationLog(agent: PhoneAgent) {
   const events: { state: string; why: string; atMs: number }[] = [];

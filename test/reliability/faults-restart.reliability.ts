@@ -25,8 +25,8 @@ import type { PhoneAgent } from "../../sip/phone-agent.ts";
 import { type BenchProcess, startBench } from "../support/bench-process.ts";
 import { EXCLUSIVE_AUDIO } from "../support/phone-config.ts";
 import { type ProductionRig, startProductionRig } from "../support/production-rig.ts";
-import { median, nowMs, registered, secs, sleep } from "./faults-kit.ts";
-import { record } from "./ledger.ts";
+import { eachAttempt, median, nowMs, registered, secs, sleep } from "./faults-kit.ts";
+import { record, recordAttempts } from "./ledger.ts";
 
 const USER = "2401";
 const TALKING_KILLS = 3;
@@ -96,16 +96,17 @@ describe.skipIf(nativeCallMedia() === undefined)(
   () => {
     it(`SIGKILLed mid-call (${TALKING_KILLS}×) and mid-ring of an emergency (${RINGING_KILLS}×): the journal closes the call, the phone registers again`, async () => {
       let { p } = await start();
-      const failures: string[] = [];
       const registeredMs: number[] = [];
       const closed: string[] = [];
       const cases = [
         ...Array.from({ length: TALKING_KILLS }, (_, i) => ({ id: `talk-${i + 1}`, to: USER })),
         ...Array.from({ length: RINGING_KILLS }, (_, i) => ({ id: `ring-${i + 1}`, to: "112" })),
       ];
-      for (const c of cases) {
-        const emergency = c.to === "112";
-        try {
+      const failures = await eachAttempt(
+        cases,
+        (c) => c.id,
+        async (c) => {
+          const emergency = c.to === "112";
           await registered(caller);
           const callId = await callTo(p, c.id, c.to, !emergency);
           await sleep(300); // the call's records are on disk (fsync batched off the loop)
@@ -139,24 +140,22 @@ describe.skipIf(nativeCallMedia() === undefined)(
           await p.waitFor("hung up", (x) => x.phase === "hungUp");
           await p.post("hook", { offHook: false });
           await p.waitFor("idle", (x) => x.phase === "idle");
-        } catch (e) {
-          failures.push(`${c.id}: ${(e as Error).message.split("\n")[0]}`);
+        },
+        async (c) => {
           caller.hangUp(c.id);
           await p.post("hook", { offHook: false }).catch(() => {});
-          await sleep(500);
-        }
-      }
+        },
+      );
       const counts = [...new Set(closed)].map(
         (k) => `${closed.filter((x) => x === k).length}× ${k}`,
       );
-      record({
-        area: "faults",
-        probe: "firmware (deskphone bench) SIGKILLed mid-call and mid-ring of an emergency",
-        tried: cases.length,
-        survived: cases.length - failures.length,
-        lost: failures.length,
-        figures: `journal closed ${counts.join(", ")}; nothing on disk changed; registered ${secs(median(registeredMs))} median (max ${secs(Math.max(...registeredMs))}) after the restart began (process start included); next call taken each time${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
-      });
+      recordAttempts(
+        "faults",
+        "firmware (deskphone bench) SIGKILLed mid-call and mid-ring of an emergency",
+        cases.length,
+        failures,
+        `journal closed ${counts.join(", ")}; nothing on disk changed; registered ${secs(median(registeredMs))} median (max ${secs(Math.max(...registeredMs))}) after the restart began (process start included); next call taken each time`,
+      );
       expect(failures).toEqual([]);
     }, 180_000);
 

@@ -24,3 +24,25 @@ export function record(row: LedgerRow): void {
   if (!path) return; // run outside the suite (a single file under plain vitest)
   appendFileSync(path, `${JSON.stringify(row)}\n`);
 }
+
+/** A row's figures, then what failed when anything did. */
+export const withFailures = (figures: string, failures: readonly string[]): string =>
+  failures.length ? `${figures}; failed: ${failures.join(" / ")}` : figures;
+
+/** A row for `tried` attempts, each failure in `failures` one lost. */
+export function recordAttempts(
+  area: string,
+  probe: string,
+  tried: number,
+  failures: readonly string[],
+  figures: string,
+): void {
+  record({
+    area,
+    probe,
+    tried,
+    survived: tried - failures.length,
+    lost: failures.length,
+    figures: withFailures(figures, failures),
+  });
+}

@@ -30,7 +30,7 @@ import { PhoneAgent } from "../../sip/phone-agent.ts";
 import { nullAudioAt, validConfig } from "../support/phone-config.ts";
 import { type WaitForState, waitForState } from "../support/wait-for-state.ts";
 import { registered, sleep } from "./faults-kit.ts";
-import { record } from "./ledger.ts";
+import { record, withFailures } from "./ledger.ts";
 import { damage, OFFER, type SipText, text } from "./malformed-invite.ts";
 
 const USER = "2001";
@@ -255,7 +255,10 @@ describe("malformed SIP over UDP through the lab exchange to a registered phone"
       tried: cases.length,
       survived: cases.length - failedCases.size,
       lost: failedCases.size,
-      figures: `the phone answered ${tally.phone}, the exchange ${tally.exchange}, only 100 Trying within ${QUIET_MS} ms ${tally.provisional}, dropped ${tally.dropped}; OPTIONS answered after each; the phone never rang${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
+      figures: withFailures(
+        `the phone answered ${tally.phone}, the exchange ${tally.exchange}, only 100 Trying within ${QUIET_MS} ms ${tally.provisional}, dropped ${tally.dropped}; OPTIONS answered after each; the phone never rang`,
+        failures,
+      ),
     });
     expect(failures).toEqual([]);
     expect(phone.phone.state.phase.kind).toBe("idle");
@@ -344,7 +347,10 @@ describe("malformed SIP over UDP through the lab exchange to a registered phone"
       tried: MUTATIONS,
       survived: Math.max(0, MUTATIONS - failures.length),
       lost: failures.length,
-      figures: `the phone answered ${d("phone")}, the exchange ${d("exchange")}, only 100 Trying within ${QUIET_MS} ms ${d("provisional")}, dropped ${d("dropped")}; answers over both runs: ${top}; OPTIONS answered every 20; still registered, a valid call then rang and was answered${failures.length ? `; failed: ${failures.join(" / ")}` : ""}`,
+      figures: withFailures(
+        `the phone answered ${d("phone")}, the exchange ${d("exchange")}, only 100 Trying within ${QUIET_MS} ms ${d("provisional")}, dropped ${d("dropped")}; answers over both runs: ${top}; OPTIONS answered every 20; still registered, a valid call then rang and was answered`,
+        failures,
+      ),
     });
     expect(failures).toEqual([]);
     expect(took).toBe(true);
