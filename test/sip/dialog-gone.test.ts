@@ -65,6 +65,8 @@ ${reply("481 Call/Transaction Does Not Exist")}
 interface Agent {
   agent: PhoneAgent;
   wire: string[];
+  /** Every message in and out, with when the phone's transport saw it (performance.now). */
+  timed: { dir: "in" | "out"; text: string; at: number }[];
   ended: { callId: string; cause: EndCause; code: number | undefined }[];
 }
 
@@ -75,10 +77,13 @@ async function agent(user: string, o: { sessionExpiresS?: number } = {}): Promis
     user,
     minSessionExpiresS: 1,
     ...o,
-    wireTap: (dir, text) => dir === "out" && wire.push(text),
+    wireTap: (dir, text) => {
+      if (dir === "out") wire.push(text);
+      r.timed.push({ dir, text, at: performance.now() });
+    },
   });
   agents.push(a);
-  const r: Agent = { agent: a, wire, ended: [] };
+  const r: Agent = { agent: a, wire, timed: [], ended: [] };
   a.on("remote-ended", (callId, cause, code) => r.ended.push({ callId, cause, code }));
   const registered = new Promise<void>((ok) =>
     a.on("registration", (s) => s === "registered" && ok()),
@@ -135,11 +140,18 @@ describe("an in-dialog request answered 481 or 408 ends the call", () => {
       const answered = new Promise<void>((r) => a.agent.once("remote-answered", () => r()));
       a.agent.dial("out-2", "2405");
       await answered;
-      const t0 = performance.now();
       const end = await until("the call to end", () => a.ended[0]);
+      // Ended by the refresh's 481: had the session expired first, the cause would say so.
       expect(end).toEqual({ callId: "out-2", cause: "dialog-gone", code: 481 });
-      // At the refresh (2 s), not at expiry (4 − 4/3 s ≈ 2.7 s) and not later.
-      expect(performance.now() - t0).toBeLessThan(2600);
+      // The refresh left at half the interval (2 s after the 200 OK, RFC 4028 §10), before
+      // expiry (4 − 4/3 s ≈ 2.7 s): timed on the phone's own wire, not the test's turns.
+      const ok = a.timed.find(
+        (w) => w.dir === "in" && /^SIP\/2\.0 200/.test(w.text) && /^CSeq:.*INVITE/im.test(w.text),
+      );
+      const refresh = a.timed.filter((w) => w.dir === "out" && /^INVITE /.test(w.text))[1];
+      const after = (refresh?.at ?? Number.NaN) - (ok?.at ?? Number.NaN);
+      expect(after).toBeGreaterThan(1900);
+      expect(after).toBeLessThan(2600);
       expect((await far.done).code).toBe(0);
     } finally {
       await far.stop();
