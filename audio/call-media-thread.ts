@@ -62,7 +62,8 @@ interface NativeCallMedia {
   setEventPt(h: Handle, pt: number): void;
   setDirection(h: Handle, sending: boolean, receiving: boolean): void;
   setPacketTime(h: Handle, ms: number): void;
-  setDevices(h: Handle, earpiece: string, microphone: string): void;
+  setDevices(h: Handle, earpiece: string, microphone: string, handOver: boolean): void;
+  dropParked(): number;
   sendPacket(h: Handle, pt: number, payload: Uint8Array, marker: boolean, ts: number): number;
   timestamp(h: Handle): number;
   skipTimestamp(h: Handle, ts: number): void;
@@ -100,6 +101,15 @@ export interface MediaStart {
   firstSound: number | undefined;
 }
 
+/**
+ * Closes the devices a call's thread handed over (`setDevices(…, true)`) that
+ * no other thread has taken up; returns how many. The phone calls it before it
+ * opens the devices itself, and a while after each hand-over.
+ */
+export function dropHandedOverDevices(): number {
+  return nativeCallMedia()?.dropParked() ?? 0;
+}
+
 export interface CallMediaThreadOptions extends CallMediaOptions {
   /** Earpiece frames kept queued ahead of the device, 1–3 (default 2). */
   queueFrames?: number;
@@ -135,6 +145,8 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
   private readonly dtmfIn = new DtmfReceiver();
   private readonly dtmfOut: DtmfSender;
   private isClosed = false;
+  /** Closed, with the native thread ended at the end of this turn (close()). */
+  private ending: NodeJS.Immediate | undefined;
   private lastStats: Record<string, number> = {};
   private switching: (() => void)[] = [];
   private devices: string;
@@ -346,14 +358,29 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
    * The earpiece and microphone to use (undefined: none). The thread is woken
    * and switches over at once; the promise resolves once it has let go of the old
    * ones (at once when nothing changes; when the media is closed, once the
-   * thread has ended).
+   * thread has ended). `handOver`: the ones given up are not closed but kept
+   * open for the next call's thread, which takes them up as they are when it is
+   * given the same names (native/call-media/handover.c); `dropParked` closes
+   * them if none does.
    */
-  setDevices(earpiece: string | undefined, microphone: string | undefined): Promise<void> {
+  setDevices(
+    earpiece: string | undefined,
+    microphone: string | undefined,
+    handOver = false,
+  ): Promise<void> {
     const want = `${earpiece ?? ""}\n${microphone ?? ""}`;
-    if (this.isClosed) return this.closed; // the thread lets go of everything as it ends
+    if (this.isClosed) {
+      // Closed in this turn and still ending: the devices may yet be handed over.
+      if (this.ending && want === "\n" && this.devices !== want) {
+        this.devices = want;
+        this.n.setDevices(this.h, "", "", handOver);
+        return new Promise((resolve) => this.switching.push(resolve)); // or "closed"
+      }
+      return this.closed; // the thread lets go of everything as it ends
+    }
     if (want === this.devices) return Promise.resolve();
     this.devices = want;
-    this.n.setDevices(this.h, earpiece ?? "", microphone ?? "");
+    this.n.setDevices(this.h, earpiece ?? "", microphone ?? "", handOver);
     return new Promise((resolve) => this.switching.push(resolve));
   }
 
@@ -432,13 +459,24 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
     };
   }
 
-  /** Ends the thread (it closes the devices); `closed` resolves when it is done. */
+  /**
+   * Ends the thread (it closes the devices); `closed` resolves when it is done.
+   * A thread that still has the earpiece or microphone stops sending at once and
+   * ends at the end of the event-loop turn: the call ended by a BYE in the
+   * phone's step that connects the next call (a preemption), and the phone
+   * hands the devices over in that step (`setDevices(…, true)`).
+   */
   close(): void {
     if (this.isClosed) return;
     this.stats();
     this.isClosed = true;
     this.watch.stop();
     this.rtcp.close();
-    this.n.close(this.h);
+    if (this.devices === "\n") return this.n.close(this.h);
+    this.n.setDirection(this.h, false, false);
+    this.ending = setImmediate(() => {
+      this.ending = undefined;
+      this.n.close(this.h);
+    });
   }
 }

@@ -2,7 +2,8 @@
  * When a call's signalling crossed the wire, on the phone's monotonic clock
  * (process.hrtime, ms): the INVITE's arrival, our 200 OK to it and our BYE —
  * what the phone reports of a preemption's hand-over
- * (firmware/app/handover-report.ts). Fed by the WebSocket transport's tap;
+ * (firmware/app/handover-report.ts) — and, for an outgoing call, the 200 OK's
+ * arrival. Fed by the WebSocket transport's tap;
  * only the first line and the Call-ID header (RFC 3261 §20.8, compact form
  * `i`) are read, and only of those three kinds of message. The last
  * `KEPT` calls are kept.
@@ -15,6 +16,8 @@ export interface CallWireTimes {
   okSentAt?: number;
   /** Our BYE was written to the connection. */
   byeSentAt?: number;
+  /** A 200 OK to our INVITE arrived (an outgoing call answered). */
+  okReceivedAt?: number;
 }
 
 const KEPT = 16;
@@ -31,7 +34,9 @@ export class WireTimes {
   seen(direction: "in" | "out", message: string, atMs: number): void {
     const kind =
       direction === "in"
-        ? message.startsWith("INVITE ") && "inviteAt"
+        ? message.startsWith("INVITE ")
+          ? "inviteAt"
+          : message.startsWith("SIP/2.0 200") && INVITE_CSEQ.test(message) && "okReceivedAt"
         : message.startsWith("BYE ")
           ? "byeSentAt"
           : message.startsWith("SIP/2.0 200") && INVITE_CSEQ.test(message) && "okSentAt";

@@ -72,6 +72,7 @@ export class CallAudio {
   /** The controller connects a call's audio (it has at most one connected). */
   connect(callId: string): void {
     this.audioCall = callId;
+    this.handOver?.expectCall();
     this.connectMedia(callId);
   }
 
@@ -105,6 +106,7 @@ export class CallAudio {
   /** The phone stops: no more tones into a thread. */
   stop(): void {
     this.overlay.stop();
+    this.handOver?.stop();
   }
 
   private connectMedia(callId: string): void {
@@ -127,8 +129,17 @@ export class CallAudio {
     const free = this.handOver?.devicesFree ?? Promise.resolve();
     // After a threaded call the earpiece is ours again once the thread let go.
     void free.then(() => {
-      if (!this.handOver?.current && (this.audioCall || tonesPlaying(this.earMix)))
-        ear?.play(this.earMix);
+      if (this.handOver?.current || !(this.audioCall || tonesPlaying(this.earMix))) return;
+      // A call connected whose thread is still to come (its media is opened with the
+      // 200 OK): the devices are its, handed over; the tones go into it once it has them.
+      if (
+        this.handOver &&
+        this.audioCall &&
+        !(this.p.agent.media(this.audioCall) instanceof RtpSession)
+      )
+        return;
+      this.handOver?.dropHandedOver();
+      ear?.play(this.earMix);
     });
   }
 

@@ -105,7 +105,8 @@ export class HandOverReport {
     this.log(
       "info",
       `preemption hand-over: ${h.className} call ${callId} took over from ${h.ended.join(", ")}; ` +
-        `from its INVITE's arrival${h.invite.inviteAt === undefined ? " (not seen on the wire: from its event)" : ""}: ${parts.join(", ")}`,
+        `from its INVITE's arrival${h.invite.inviteAt === undefined ? " (not seen on the wire: from its event)" : ""} ` +
+        `(${(from / 1000).toFixed(4)} s on the monotonic clock): ${parts.join(", ")}`,
     );
   }
 }

@@ -6,15 +6,24 @@
  * A hardware device is exclusive (`hw`, `plughw`): a thread that opens it
  * while the last call's thread still has it gets EBUSY and tries again only
  * 2 s later — a preempting emergency call would start silent. So a thread
- * opens the devices only once the last one has closed them, waiting at most
+ * opens the devices only once the last one has let go of them, waiting at most
  * HANDOVER_WAIT_MS (docs/audio.md, "the device hand-over between calls").
+ *
+ * When the controller ends one call's audio and connects the next in the same
+ * step (a preemption, a flash between two calls), the last call's thread does
+ * not close the devices: it hands them over open, and the next call's thread
+ * takes them up as they are — no close, no open, no new microphone priming
+ * (native/call-media/handover.c). What no thread takes is closed when the phone
+ * wants the devices itself, or HANDED_OVER_MS after the hand-over.
  */
-import type { CallMediaThread } from "../../audio/call-media-thread.ts";
+import { type CallMediaThread, dropHandedOverDevices } from "../../audio/call-media-thread.ts";
 import type { Log } from "./log.ts";
 import { monotonicMs } from "./monotonic.ts";
 
 /** How long a call's media thread waits for the last one to let go of the devices. */
 export const HANDOVER_WAIT_MS = 200;
+/** How long devices handed over stay open for the next call's thread before they are closed. */
+export const HANDED_OVER_MS = 1000;
 
 /** The ALSA names the thread opens. */
 export interface CallDevices {
@@ -31,6 +40,9 @@ export class MediaThreadHandOver {
   /** When the last thread let go of the devices (monotonic ms), as the phone learnt it. */
   private freedAt: number | undefined;
   private readonly releasedBefore = new WeakMap<CallMediaThread, number>();
+  /** A call is connected in this event-loop turn: a thread released in it hands over. */
+  private successor = false;
+  private dropTimer: NodeJS.Timeout | undefined;
   private readonly reporting = new WeakSet<CallMediaThread>();
 
   constructor(
@@ -66,10 +78,36 @@ export class MediaThreadHandOver {
     return this.threadCall === callId || this.thread === media ? this.thread : undefined;
   }
 
+  /**
+   * A call's audio is connected in this turn (its media may come later): a
+   * thread released in the same turn hands the devices over instead of closing them.
+   */
+  expectCall(): void {
+    if (this.successor) return;
+    this.successor = true;
+    queueMicrotask(() => {
+      this.successor = false;
+    });
+  }
+
+  /** The phone opens the devices itself: what a thread handed over and none took is closed first. */
+  dropHandedOver(): void {
+    clearTimeout(this.dropTimer);
+    this.dropTimer = undefined;
+    const n = dropHandedOverDevices();
+    if (n > 0) this.log("debug", `call media: ${n} device(s) handed over and not taken up: closed`);
+  }
+
+  /** The phone stops. */
+  stop(): void {
+    this.dropHandedOver();
+  }
+
   /** Gives the call's thread the earpiece and microphone, once the last thread let go. */
   async connect(callId: string, media: CallMediaThread): Promise<void> {
     if (this.thread === media) return;
-    if (this.thread) this.release(this.thread); // its call was never disconnected
+    // Its call was never disconnected: the new thread takes the devices over.
+    if (this.thread) this.release(this.thread, true);
     this.thread = media;
     this.threadCall = callId;
     if (!this.reporting.has(media)) {
@@ -85,14 +123,28 @@ export class MediaThreadHandOver {
     this.opened(media);
   }
 
-  /** The thread lets go of the devices; `devicesFree` settles when it has closed them. */
-  release(media: CallMediaThread): void {
+  /**
+   * The thread lets go of the devices; `devicesFree` settles when it has closed
+   * them, or handed them over when a call is connected in the same turn
+   * (decided at the end of the turn: the controller's step disconnects first).
+   */
+  release(media: CallMediaThread, toNext = false): void {
     this.thread = undefined;
     this.threadCall = undefined;
     media.clearOverlay();
     this.freedAt = undefined;
-    this.free = media.setDevices(undefined, undefined).then(() => {
+    let settle: () => void = () => {};
+    this.free = new Promise<void>((resolve) => {
+      settle = resolve;
+    }).then(() => {
       this.freedAt = monotonicMs();
+    });
+    queueMicrotask(() => {
+      const handOver = toNext || this.successor;
+      void media.setDevices(undefined, undefined, handOver).then(settle);
+      if (!handOver) return;
+      clearTimeout(this.dropTimer);
+      this.dropTimer = setTimeout(() => this.dropHandedOver(), HANDED_OVER_MS);
     });
   }
 

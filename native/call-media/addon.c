@@ -6,7 +6,8 @@
  *   setRemote(h, address, port)   setCodec(h, law 0|1, payloadType)
  *   setEventPt(h, pt | -1)        setDirection(h, sending, receiving)
  *   setPacketTime(h, ms)          (packets sent: 10–60 ms; any size received)
- *   setDevices(h, earpiece | "", microphone | "")
+ *   setDevices(h, earpiece | "", microphone | "", handOver)
+ *   dropParked() → how many   (devices handed over and not taken: closed)
  *   sendPacket(h, pt, Uint8Array, marker, timestamp)
  *   timestamp(h) → number         skipTimestamp(h, atLeast)
  *   overlay(h, Int16Array) → samples taken   clearOverlay(h)
@@ -296,17 +297,26 @@ static napi_value js_set_packet_time(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_set_devices(napi_env env, napi_callback_info info) {
-  napi_value a[3];
+  napi_value a[4];
   call_t *c;
-  args(env, info, 3, a, &c);
+  args(env, info, 4, a, &c);
   if (!c) return NULL;
   char ear[128], mic[128];
   size_t len;
+  bool hand_over = false;
   ear[0] = mic[0] = 0;
   napi_get_value_string_utf8(env, a[1], ear, sizeof ear, &len);
   napi_get_value_string_utf8(env, a[2], mic, sizeof mic, &len);
-  engine_set_devices(&c->e, ear, mic);
+  napi_get_value_bool(env, a[3], &hand_over);
+  engine_set_devices(&c->e, ear, mic, hand_over);
   return undef(env);
+}
+
+static napi_value js_drop_parked(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value n;
+  napi_create_int32(env, devices_drop_parked(), &n);
+  return n;
 }
 
 static napi_value js_send_packet(napi_env env, napi_callback_info info) {
@@ -462,7 +472,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setPacketTime", js_set_packet_time},
       {"setEventPt", js_set_event_pt}, {"setDirection", js_set_direction}, {"setDevices", js_set_devices}, {"sendPacket", js_send_packet},
       {"timestamp", js_timestamp}, {"skipTimestamp", js_skip_timestamp}, {"overlay", js_overlay},
-      {"clearOverlay", js_clear_overlay}, {"stats", js_stats}, {"close", js_close},
+      {"clearOverlay", js_clear_overlay}, {"dropParked", js_drop_parked}, {"stats", js_stats}, {"close", js_close},
       {"g711Encode", js_g711_encode}, {"g711Decode", js_g711_decode},
   };
   for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {

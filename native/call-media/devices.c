@@ -31,10 +31,12 @@ static void device_fail(engine *e, device *d, const char *what, int err) {
   d->failed = 1;
 }
 
-/* Takes up the device JavaScript asked for (or none); 1 if it changed. */
-int device_switch(device *d) {
+/* Takes up the device JavaScript asked for (or none); 1 if it changed. The one given
+ * up is parked for the next call's thread when JavaScript asked for a hand-over. */
+int device_switch(engine *e, device *d) {
   if (strcmp(d->want, d->name) == 0) return 0;
-  device_close(d);
+  if (e->park_devices) device_park(e, d);
+  else device_close(d);
   memcpy(d->name, d->want, sizeof d->name);
   d->failed = 0;
   d->retry_tick = 0;
@@ -44,6 +46,13 @@ int device_switch(device *d) {
 
 void device_open(engine *e, device *d) {
   if (!d->name[0] || d->pcm || e->ticks < d->retry_tick) return;
+  if (device_take_parked(e, d)) { /* handed over open by the last call's thread */
+    if (d->capture) e->st.mic_open_ms = monotonic_ms();
+    else e->st.ear_open_ms = monotonic_ms();
+    if (d->failed) media_report(e, d, EV_DEVICE_OK, "reopened");
+    d->failed = 0;
+    return;
+  }
   snd_pcm_t *pcm;
   int err = snd_pcm_open(&pcm, d->name, d->capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
                          SND_PCM_NONBLOCK);

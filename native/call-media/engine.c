@@ -20,7 +20,9 @@
 
 /* Takes up the devices JavaScript asked for: at each tick, and at once when woken for it. */
 static void take_devices(engine *e) {
-  if (device_switch(&e->mic) | device_switch(&e->ear)) media_post(e, media_event(EV_SWITCHED));
+  int switched = device_switch(e, &e->mic) | device_switch(e, &e->ear);
+  e->park_devices = 0;
+  if (switched) media_post(e, media_event(EV_SWITCHED));
   device_open(e, &e->mic);
   device_open(e, &e->ear);
 }
@@ -86,6 +88,10 @@ static void *run(void *arg) {
     }
   }
   pthread_mutex_lock(&e->lock);
+  if (e->park_devices && !e->ear.want[0] && !e->mic.want[0]) { /* ended as it handed them over */
+    device_park(e, &e->ear);
+    device_park(e, &e->mic);
+  }
   device_close(&e->ear);
   device_close(&e->mic);
   close(e->sock);
@@ -212,8 +218,9 @@ void engine_set_packet_time(engine *e, int ms) {
   pthread_mutex_unlock(&e->lock);
 }
 
-void engine_set_devices(engine *e, const char *earpiece, const char *microphone) {
+void engine_set_devices(engine *e, const char *earpiece, const char *microphone, int hand_over) {
   pthread_mutex_lock(&e->lock);
+  e->park_devices = hand_over;
   snprintf(e->ear.want, sizeof e->ear.want, "%s", earpiece ? earpiece : "");
   snprintf(e->mic.want, sizeof e->mic.want, "%s", microphone ? microphone : "");
   pthread_mutex_unlock(&e->lock);

@@ -119,6 +119,7 @@ typedef struct engine {
   int16_t mic_fifo[MIC_FIFO];
   int mic_fill, mic_primed;
   int ear_primed, ear_paced;
+  int park_devices; /* the devices given up at the next switch are handed over, not closed */
   int mic_unsent; /* a microphone frame is gathered and not yet sent (first_mic_sent_ms) */
   int16_t overlay[OVERLAY_SAMPLES];
   int overlay_head, overlay_count;
@@ -145,8 +146,11 @@ void engine_set_event_pt(engine *e, int pt);
 void engine_set_direction(engine *e, int sending, int receiving);
 /* The packet time to send, ms (10–60, rounded to 10): what is gathered leaves as it is. */
 void engine_set_packet_time(engine *e, int ms);
-/* Which earpiece and microphone to use (NULL or "": none); opened and closed on the thread. */
-void engine_set_devices(engine *e, const char *earpiece, const char *microphone);
+/* Which earpiece and microphone to use (NULL or "": none); opened and closed on the thread.
+ * `hand_over`: the ones given up stay open for the next call's thread (handover.c). */
+void engine_set_devices(engine *e, const char *earpiece, const char *microphone, int hand_over);
+/* Closes what was handed over and not taken; returns how many. */
+int devices_drop_parked(void);
 int engine_send_packet(engine *e, int pt, const uint8_t *payload, int length, int marker, uint32_t timestamp);
 uint32_t engine_timestamp(engine *e);
 void engine_skip_timestamp(engine *e, uint32_t at_least);

@@ -13,11 +13,16 @@ void media_post(engine *e, engine_event *ev);
 void media_report(engine *e, device *d, event_kind kind, const char *message);
 
 /* devices.c: the earpiece and microphone (alsa-lib PCM API) */
-int device_switch(device *d);
+int device_switch(engine *e, device *d);
 void device_open(engine *e, device *d);
 void device_close(device *d);
 void capture_frame(engine *e, int16_t *out);
 void playback_tick(engine *e);
+
+/* handover.c: the open devices handed from one call's thread to the next */
+void device_park(engine *e, device *d);
+int device_take_parked(engine *e, device *d);
+int devices_drop_parked(void);
 
 /* rtp.c: the RTP socket (RFC 3550) and whom media is taken from */
 int same_address(const struct sockaddr_in *a, const struct sockaddr_in *b);

@@ -46,6 +46,13 @@ function phoneReport(): string | undefined {
     .at(-1);
 }
 
+/** The phone's 200 OK on the monotonic clock, from its report (the INVITE's time and the 200 OK's offset). */
+function phoneOkSent(report: string): number | undefined {
+  const at = /\(([\d.]+) s on the monotonic clock\)/.exec(report)?.[1];
+  const ok = /200 OK sent ([\d.]+) ms/.exec(report)?.[1];
+  return at === undefined || ok === undefined ? undefined : Number(at) * 1000 + Number(ok);
+}
+
 export async function preemption(
   handset: SimHandset,
   callee: PhoneAgent,
@@ -76,9 +83,10 @@ export async function preemption(
     const answered = new Promise<number>((resolve) =>
       caller.on("remote-answered", (c) => c === "p1" && resolve(performance.now())),
     );
-    // performance.now() → the monotonic clock the media threads stamp on.
-    const monotonic = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+    // performance.now() → the monotonic clock the media threads and the phone stamp on.
+    const mono = Number(process.hrtime.bigint()) / 1e6 - performance.now();
     caller.dial("p1", EMERGENCY_NUMBER);
+    const wire = caller.wireTimes("p1"); // filled in as 2003's messages cross its connection
     const answeredAt = await Promise.race([answered, sleep(20_000).then(() => -1)]);
     if (answeredAt < 0) throw new StepFailed("the emergency call was not answered within 20 s");
     const cause = await Promise.race([preempted, sleep(5000).then(() => "none")]);
@@ -87,48 +95,62 @@ export async function preemption(
     const farStart = far instanceof CallMediaThread ? far.started() : undefined;
     const ear = await earpiece.stop();
     const callerHeard = await callerEar.stop();
-    const after = (c: FarEndCapture, x: Int16Array, hz: number) => {
-      const from = Math.max(0, Math.round(((answeredAt - c.at(0)) * c.rate) / 1000));
-      const i = toneOnset(x, c.rate, hz, from);
-      return i < 0 ? undefined : c.at(i) - answeredAt;
+    const own = phoneReport();
+    show(
+      `the phone's own report: ${own?.replace(/^.*preemption hand-over: /, "") ?? "none in its journal"}`,
+    );
+    // 2003 sees the 200 OK when it reaches its connection (its sip.js and the
+    // "answered" event come later still when the guest is loaded); the phone sent it
+    // earlier, by its own report.
+    const okSeen = wire.okReceivedAt ?? answeredAt + mono;
+    const phoneOk = own ? phoneOkSent(own) : undefined;
+    const onset = (c: FarEndCapture, x: Int16Array, hz: number) => {
+      // The new call's audio cannot be older than the phone's 200 OK: searched from there.
+      const searchFrom = Math.min(okSeen, phoneOk ?? okSeen) - mono;
+      const i = toneOnset(
+        x,
+        c.rate,
+        hz,
+        Math.max(0, Math.round(((searchFrom - c.at(0)) * c.rate) / 1000)),
+      );
+      return i < 0 ? undefined : c.at(i) + mono;
     };
-    const toPhone = after(earpiece, ear, CALLER_HZ);
-    const toCaller = after(callerEar, callerHeard, PHONE_MIC_HZ);
+    const earOnset = onset(earpiece, ear, CALLER_HZ);
+    const callerOnset = onset(callerEar, callerHeard, PHONE_MIC_HZ);
+    const span = (from: number | undefined, to: number | undefined) =>
+      from === undefined || to === undefined ? undefined : to - from;
     const ms = (v: number | undefined) => (v === undefined ? "none" : `${v.toFixed(0)} ms`);
-    // As the rig placed samples before (from the first block alone), for comparison.
+    const toPhone = span(okSeen, earOnset);
+    const toCaller = span(okSeen, callerOnset);
+    // As the rig measured before: from the "answered" event, samples placed from the
+    // first captured block alone.
     const firstOnly = (c: FarEndCapture, x: Int16Array, hz: number) => {
       const from = Math.max(0, Math.round(((answeredAt - c.firstOnly(0)) * c.rate) / 1000));
       const i = toneOnset(x, c.rate, hz, from);
       return i < 0 ? undefined : c.firstOnly(i) - answeredAt;
     };
-    // 2003's own stamps, from its seeing the 200 OK: its first packet with its tone
-    // sent (the far end's share of the way to the phone's earpiece), and the phone's
-    // first sound at its socket (the phone's part of the way to 2003's earpiece).
-    const sinceAnswer = (t: number | undefined) =>
-      t === undefined ? undefined : t - monotonic - answeredAt;
-    const farSent = sinceAnswer(farStart?.firstMicSent);
-    const phoneSoundAt2003 = sinceAnswer(farStart?.firstSound);
-    const phoneToEar =
-      toPhone === undefined || farSent === undefined ? undefined : toPhone - Math.max(0, farSent);
     figure(
-      "preemption: audio after 2003's 200 OK",
-      `2003 → phone's earpiece ${ms(toPhone)}, phone's microphone → 2003 ${ms(toCaller)} (hand-over bound ${HANDOVER_BOUND_MS} ms; placed from the first captured block alone: ${ms(firstOnly(earpiece, ear, CALLER_HZ))} / ${ms(firstOnly(callerEar, callerHeard, PHONE_MIC_HZ))})`,
+      "preemption: audio after 2003 saw the 200 OK",
+      `2003 → phone's earpiece ${ms(toPhone)}, phone's microphone → 2003 ${ms(toCaller)} (hand-over bound ${HANDOVER_BOUND_MS} ms; 2003's "answered" event came ${ms(span(okSeen, answeredAt + mono))} after the 200 OK reached it; measured as before, from that event with samples placed from the first block: ${ms(firstOnly(earpiece, ear, CALLER_HZ))} / ${ms(firstOnly(callerEar, callerHeard, PHONE_MIC_HZ))})`,
     );
+    // Each way split at 2003's own stamps: to the earpiece, the phone's part starts
+    // with 2003's first packet of its tone; to 2003, it ends with the phone's first
+    // sound at 2003's socket and starts with the phone's 200 OK (not 2003 seeing it).
+    const farSent = farStart?.firstMicSent;
+    const soundAt2003 = farStart?.firstSound;
+    const phoneToEar = span(farSent, earOnset);
+    const phoneTo2003 = span(phoneOk ?? okSeen, soundAt2003);
     figure(
       "preemption: the far end's share and the phone's part",
-      `to the earpiece: 2003's first RTP sent ${ms(farSent)}, the phone's part ${ms(phoneToEar)}; to 2003: the phone's sound at 2003's socket ${ms(phoneSoundAt2003)} (the phone's part), 2003's own jitter buffer and earpiece ${ms(toCaller === undefined || phoneSoundAt2003 === undefined ? undefined : toCaller - phoneSoundAt2003)}`,
-    );
-    const own = phoneReport();
-    show(
-      `the phone's own report: ${own?.replace(/^.*preemption hand-over: /, "") ?? "none in its journal"}`,
+      `to the earpiece: 2003 sent its first RTP ${ms(span(okSeen, farSent))} after seeing the 200 OK (its share), the phone played it ${ms(phoneToEar)} after that (the phone's part); to 2003: the phone's sound reached 2003's socket ${ms(phoneTo2003)} after the phone's 200 OK (the phone's part), 2003's own jitter buffer and earpiece ${ms(span(soundAt2003, callerOnset))} more (its share)`,
     );
     if (cause === "none") throw new StepFailed("2002's call was not ended by the preemption");
     if (toPhone === undefined || toCaller === undefined)
       throw new StepFailed(`no audio one way: earpiece ${ms(toPhone)}, to 2003 ${ms(toCaller)}`);
     return {
-      detail: `2002 ended (${cause}); audio both ways: ${ms(toPhone)} / ${ms(toCaller)} after the answer`,
+      detail: `2002 ended (${cause}); audio both ways: ${ms(toPhone)} / ${ms(toCaller)} after 2003 saw the 200 OK; the phone's part ${ms(phoneToEar)} / ${ms(phoneTo2003)}`,
       worstMs: Math.max(toPhone, toCaller),
-      phoneMs: Math.max(phoneToEar ?? toPhone, phoneSoundAt2003 ?? toCaller),
+      phoneMs: Math.max(phoneToEar ?? toPhone, phoneTo2003 ?? toCaller),
     };
   } finally {
     await earpiece.stop();

@@ -63,18 +63,34 @@ function firstWindowOf(x: Int16Array, from: number, hz: number): number | undefi
 }
 
 /**
- * The hand-over on B's devices: from the moment the preempted call's thread
- * had closed both (the later close) to the emergency call's thread opening
- * the first; and how many opens were refused (EBUSY).
+ * The hand-over on B's devices: what happened to them from the preempted
+ * call's talk to the emergency call's end (`from`–`to`, process.hrtime ms) —
+ * closes and opens (none when handed over open), and opens refused (EBUSY)
+ * over the whole test.
  */
-function handOver(devices: string[]): { gapMs: number | undefined; busy: number } {
-  const logs = devices.map((d) => lab.deviceLog(d));
-  const closes = logs.map((l) => l.find((e) => e.event === "close"));
-  const released = Math.max(...closes.map((e) => e?.atMs ?? Number.NaN));
-  const opens = logs.map((l) => l.find((e) => e.event === "open" && e.atMs > released));
-  const reopened = Math.min(...opens.map((e) => e?.atMs ?? Number.NaN));
+function handOver(
+  devices: string[],
+  from: number,
+  to: number,
+): { between: string[]; busy: number } {
+  const logs = devices.map((d) => lab.deviceLog(d).map((e) => ({ ...e, device: d })));
+  const between = logs
+    .flat()
+    .filter((e) => (e.event === "close" || e.event === "open") && e.atMs > from && e.atMs < to)
+    .map((e) => `${e.device} ${e.event}`);
   const busy = logs.flat().filter((e) => e.event === "busy").length;
-  return { gapMs: Number.isNaN(reopened - released) ? undefined : reopened - released, busy };
+  return { between, busy };
+}
+
+/** The index in a device's recording of what was played at `atMs` (process.hrtime ms). */
+function playedIndex(device: string, atMs: number): number {
+  const start = lab
+    .deviceLog(device)
+    .filter((e) => e.event === "start" && e.atMs <= atMs)
+    .at(-1);
+  return start
+    ? (start.frames ?? 0) + Math.max(0, Math.round(((atMs - start.atMs) * 8000) / 1000))
+    : 0;
 }
 
 describe("preemption hand-over on exclusive devices", () => {
@@ -108,6 +124,7 @@ describe("preemption hand-over on exclusive devices", () => {
     await a.waitFor("talking", (s) => s.phase.kind === "talking");
     await sleep(800);
     expect(lab.deviceLog("hw-earpiece").map((e) => e.event)).toEqual(["open", "start"]);
+    const talking = Number(process.hrtime.bigint()) / 1e6;
 
     // C dials 112: the exchange marks it and sends it to B, which preempts the call with A.
     c.phone.hook(true);
@@ -115,38 +132,37 @@ describe("preemption hand-over on exclusive devices", () => {
     await c.waitFor("talking to the emergency number", (s) => s.phase.kind === "talking");
     await b.waitFor("talking to the emergency caller", (s) => s.phase.kind === "talking");
     await sleep(1200);
+    const emergencyTalking = Number(process.hrtime.bigint()) / 1e6;
     c.phone.hook(false);
     await b.waitFor("hearing the emergency caller hang up", (s) => s.phase.kind === "hungUp");
     b.phone.hook(false);
     a.phone.hook(false);
     await sleep(200);
 
-    const h = handOver(["hw-earpiece", "hw-mic"]);
+    const h = handOver(["hw-earpiece", "hw-mic"], talking, emergencyTalking);
     const x = lab.played("hw-earpiece");
-    // The emergency call's own stretch of the recording: from its thread's first start.
-    const firstClose = lab.deviceLog("hw-earpiece").find((e) => e.event === "close")?.atMs ?? 0;
-    const emergencyStart = lab
-      .deviceLog("hw-earpiece")
-      .find((e) => e.event === "start" && e.atMs > firstClose);
-    const onset =
-      emergencyStart && firstWindowOf(x, emergencyStart.frames ?? Number.POSITIVE_INFINITY, 1000);
-    const heardAt = onset === undefined ? undefined : lab.playedAt("hw-earpiece", onset);
     // From B's 200 OK: it goes out as soon as the emergency call's media exists.
     const emergencyCall = b.effects.find(
       (e) => e.event.type === "incoming" && e.effects.some((f) => f.type === "answer"),
     )?.event;
     const okAt = emergencyCall?.type === "incoming" ? mediaAt.get(emergencyCall.callId) : undefined;
+    // The emergency call's own stretch of the recording: from what was played at its 200 OK.
+    const onset =
+      okAt === undefined ? undefined : firstWindowOf(x, playedIndex("hw-earpiece", okAt), 1000);
+    const heardAt = onset === undefined ? undefined : lab.playedAt("hw-earpiece", onset);
     const afterOk = heardAt === undefined || okAt === undefined ? undefined : heardAt - okAt;
     const waited = b.logs.filter((l) => l.includes("devices free after")).at(-1);
     console.log(
-      `preemption hand-over: ${h.gapMs?.toFixed(1)} ms from the preempted call's thread closing ` +
-        `the earpiece and microphone to the emergency call's thread opening them ` +
+      `preemption hand-over: the earpiece and microphone between the calls: ` +
+        `${h.between.join(", ") || "handed over open (no close, no open)"} ` +
         `(${waited?.replace(/^debug call media: /, "") ?? "no wait logged"}); ` +
         `the caller heard ${afterOk?.toFixed(0)} ms after B's 200 OK`,
     );
     const busyErrors = b.logs.filter((l) => /busy/i.test(l));
     expect(busyErrors, "device errors on B").toEqual([]);
     expect(h.busy, "opens refused with EBUSY").toBe(0);
+    // The emergency call's thread takes the devices over open from the preempted call's.
+    expect(h.between, "closes and opens of B's devices between the calls").toEqual([]);
     expect(onset, "the emergency caller's 1000 Hz on B's earpiece").toBeDefined();
     expect(afterOk).toBeLessThan(300);
     // And the emergency caller hears B's microphone (1500 Hz) through the handed-over microphone.
