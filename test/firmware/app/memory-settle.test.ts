@@ -54,7 +54,10 @@ describe.skipIf(nativeCallMedia() === undefined)(
         expect(phases).toEqual([]);
         p.handset.replace();
         await p.waitFor("idle", (s) => s.phase.kind === "idle");
-        await sleep(QUIET * 3);
+        // Quiet now: the settle's collection and its trim come (quietMs, then trimDelayMs),
+        // waited for rather than assumed done within a fixed time.
+        const deadline = Date.now() + 10_000;
+        while (settle.settles.length === 0 && Date.now() < deadline) await sleep(20);
         expect(phases).toEqual(["idle"]);
         expect(trims).toEqual(["idle"]);
         expect(settle.settles).toHaveLength(1);
