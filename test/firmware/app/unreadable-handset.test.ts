@@ -85,19 +85,27 @@ function config(user: string, h: object = hal): PhoneConfig {
   return r.config;
 }
 
-/** The rising edges and lit time of PCA9532 output `i` over `ms`, sampled every 10 ms. */
+/**
+ * The rising edges and lit time of PCA9532 output `i` over `ms` of the clock, sampled about
+ * every 10 ms. Time is read, not counted in samples: a timer late under load made the
+ * window longer than `ms` (more flashes in it) and each sample's lit time wrong.
+ */
 async function watchLed(chip: FakePca9532, i: number, ms: number) {
   let rises = 0;
   let litMs = 0;
   let was = chip.led(i).state;
   const states = new Set<string>([was]);
-  for (let t = 0; t < ms; t += 10) {
+  const t0 = performance.now();
+  let last = t0;
+  while (last - t0 < ms) {
     await new Promise((r) => setTimeout(r, 10));
+    const at = Math.min(performance.now(), t0 + ms);
     const now = chip.led(i).state;
     states.add(now);
-    if (now === "on") litMs += 10;
+    if (now === "on") litMs += at - last;
     if (now === "on" && was !== "on") rises++;
     was = now;
+    last = at;
   }
   return { rises, litMs, states: [...states].sort() };
 }
