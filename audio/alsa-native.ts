@@ -9,6 +9,7 @@
  * it. `play()` drops what is queued (snd_pcm_drop) and the thread starts the
  * device with the first rendered part, so a ring starts with the next
  * period; the rest of the period is rendered right after, in the same call.
+ * `stop()` drops what is queued too; between rings the thread writes silence.
  *
  * A source that says nothing of its period (any other FrameSource) is paced
  * from a timer as before: every `frameMs` the queue is read with
@@ -27,6 +28,8 @@ interface LoopStatus {
   underruns: number;
   done: boolean;
   error: string | null;
+  /** The thread got SCHED_FIFO. */
+  realtime: boolean;
 }
 
 interface NativePcm {
@@ -36,7 +39,13 @@ interface NativePcm {
   delay(h: object): number;
   drop(h: object): void;
   close(h: object): void;
-  loopStart(h: object, first: Int16Array, samples: number, repeat: boolean): void;
+  loopStart(
+    h: object,
+    first: Int16Array,
+    samples: number,
+    repeat: boolean,
+    rtPriority: number,
+  ): void;
   loopAppend(h: object, more: Int16Array): void;
   loopStatus(h: object): LoopStatus;
   loopStop(h: object): void;
@@ -62,6 +71,8 @@ export interface AlsaNativePlaybackOptions {
   rate?: number;
   /** The device's buffer, ms: what a rendered ring keeps queued (default 120). */
   bufferMs?: number;
+  /** SCHED_FIFO priority for the ring's thread where allowed (default 10, as call media; 0: none). */
+  realtimePriority?: number;
   /** Timer path (a source of unknown period): size of a write and of a pacing step, ms (default 10). */
   frameMs?: number;
   /** Timer path: frames kept queued ahead of the hardware (default 2). */
@@ -78,7 +89,7 @@ interface RenderedAhead {
 /** The longest buffer rendered ahead, s: a longer tone goes the timer path. */
 const MAX_RENDER_S = 60;
 /** Rendered before the device starts, ms: the ring's first period and a little more. */
-const FIRST_MS = 60;
+const FIRST_MS = 150;
 /** The rest is rendered and handed over in parts of this, ms. */
 const PART_MS = 250;
 /** How often the loop's thread is asked how it goes (errors, underruns, a tone played out), ms. */
@@ -116,8 +127,13 @@ export class AlsaNativePlayback extends EventEmitter<{
   private reported = false;
   private readonly frame: Int16Array;
   private readonly frameMs: number;
+  /** 20 ms of silence: what the thread plays over and over between rings. */
+  private readonly silence: Int16Array;
+  private readonly rt: number;
   /** Underruns recovered (the loop's thread's and the timer path's). */
   underruns = 0;
+  /** Whether the ring's thread last ran at SCHED_FIFO (read while it rings). */
+  realtime = false;
 
   constructor(private readonly o: AlsaNativePlaybackOptions) {
     super();
@@ -125,6 +141,8 @@ export class AlsaNativePlayback extends EventEmitter<{
     this.rate = o.rate ?? 8000;
     this.frameMs = o.frameMs ?? 10;
     this.frame = new Int16Array(frameSamples(this.rate, this.frameMs));
+    this.silence = new Int16Array(frameSamples(this.rate, 20));
+    this.rt = Math.max(0, Math.min(99, Math.round(o.realtimePriority ?? 10)));
   }
 
   get isOpen(): boolean {
@@ -141,14 +159,13 @@ export class AlsaNativePlayback extends EventEmitter<{
     this.idleTimer = undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.endLoop();
+    this.forgetLoop();
     this.source = undefined;
     const ahead = source as RenderedAhead;
     const samples = ahead.periodSamples ?? ahead.totalSamples;
     if (source === SILENCE) {
-      // Nothing to play: the device open and ready, quiet, for the next ring.
-      if (this.handle || this.open()) this.dropQueued();
-      else this.retryLater();
+      // Nothing to play: the device open and quiet, ready for the next ring.
+      if (this.handle || this.open()) this.quiet();
       return;
     }
     if (samples && samples > 0 && samples <= MAX_RENDER_S * this.rate) {
@@ -170,17 +187,17 @@ export class AlsaNativePlayback extends EventEmitter<{
       return;
     }
     this.source = source;
-    this.dropQueued();
+    this.halt();
     this.tick();
   }
 
-  /** Stops at once: the thread joined, nothing of the ring left queued (snd_pcm_drop). */
+  /** Stops at once: nothing of the ring left queued (snd_pcm_drop), silence from the thread. */
   stop(): void {
-    if (this.source) this.dropQueued();
     this.source = undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.endLoop();
+    this.forgetLoop();
+    this.quiet();
     this.idleLater();
   }
 
@@ -196,7 +213,7 @@ export class AlsaNativePlayback extends EventEmitter<{
 
   async close(): Promise<void> {
     this.source = undefined;
-    this.endLoop();
+    this.forgetLoop();
     clearTimeout(this.timer);
     clearTimeout(this.idleTimer);
     this.timer = undefined;
@@ -230,7 +247,7 @@ export class AlsaNativePlayback extends EventEmitter<{
     try {
       const h = this.handle as object;
       l.underrunsAtStart = pcm.loopStatus(h).underruns;
-      pcm.loopStart(h, l.samples.subarray(0, l.rendered), l.samples.length, l.repeat);
+      pcm.loopStart(h, l.samples.subarray(0, l.rendered), l.samples.length, l.repeat, this.rt);
       l.playing = true;
     } catch (e) {
       this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
@@ -253,6 +270,7 @@ export class AlsaNativePlayback extends EventEmitter<{
     }
     const s = (nativePcm() as NativePcm).loopStatus(this.handle as object);
     this.countUnderruns(l, s);
+    this.realtime = s.realtime;
     if (s.error) {
       l.playing = false;
       this.fail(`ALSA device "${this.device}" failed: ${s.error}`);
@@ -260,9 +278,10 @@ export class AlsaNativePlayback extends EventEmitter<{
       return;
     }
     if (s.done) {
-      this.endLoop();
+      // Heard to its end; the thread goes on writing silence, as between rings.
+      this.forgetLoop();
       this.emit("finished");
-      this.stop();
+      this.idleLater();
       return;
     }
     this.timer = setTimeout(() => this.watch(), WATCH_MS);
@@ -273,24 +292,37 @@ export class AlsaNativePlayback extends EventEmitter<{
     l.underrunsAtStart = s.underruns;
   }
 
-  /** The thread joined and what it queued dropped (loopStop); the rendered ring forgotten. */
-  private endLoop(): void {
+  /** The rendered ring forgotten, its underruns counted; its thread is left to what comes next. */
+  private forgetLoop(): void {
     const l = this.loop;
     this.loop = undefined;
     if (!l?.playing || !this.handle) return;
-    const pcm = nativePcm() as NativePcm;
     try {
-      this.countUnderruns(l, pcm.loopStatus(this.handle));
-      pcm.loopStop(this.handle);
+      this.countUnderruns(l, (nativePcm() as NativePcm).loopStatus(this.handle));
+    } catch {}
+  }
+
+  /**
+   * Between rings the thread keeps the device running on silence (loopStart
+   * drops what was queued first), as the timer did before it: a stopped
+   * stream is not quiet on every device — the ALSA jack plugin repeats its
+   * last period, heard on the bench's card as the ring going on after stop.
+   */
+  private quiet(): void {
+    if (!this.handle) return;
+    try {
+      const pcm = nativePcm() as NativePcm;
+      pcm.loopStart(this.handle, this.silence, this.silence.length, true, this.rt);
     } catch (e) {
       this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
     }
   }
 
-  private dropQueued(): void {
+  /** Any thread joined and what is queued dropped (loopStop): the timer path starts now. */
+  private halt(): void {
     if (!this.handle) return;
     try {
-      (nativePcm() as NativePcm).drop(this.handle); // the ring starts now, not after queued audio
+      (nativePcm() as NativePcm).loopStop(this.handle);
     } catch (e) {
       this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
     }
@@ -343,7 +375,7 @@ export class AlsaNativePlayback extends EventEmitter<{
     const f = this.frame;
     if (this.source) {
       if (!this.source.read(f)) {
-        this.source = undefined; // its end still plays: not dropped
+        this.source = undefined; // its end still plays, then silence: not dropped
         this.emit("finished");
         this.idleLater();
       }
@@ -354,16 +386,16 @@ export class AlsaNativePlayback extends EventEmitter<{
   private tick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.source) return;
     if (!this.handle && !this.open()) {
-      this.timer = setTimeout(() => this.tick(), Math.max(this.frameMs, this.retryAt - nowMs()));
+      if (this.source)
+        this.timer = setTimeout(() => this.tick(), Math.max(this.frameMs, this.retryAt - nowMs()));
       return;
     }
     const pcm = nativePcm() as NativePcm;
     const target = (this.o.queueFrames ?? 2) * this.frame.length;
     try {
       let queued = pcm.delay(this.handle as object);
-      for (let i = 0; i < 8 && queued < target && this.source; i++) {
+      for (let i = 0; i < 8 && queued < target; i++) {
         this.fill();
         const n = pcm.write(this.handle as object, this.frame);
         if (n === -32) this.underruns++;

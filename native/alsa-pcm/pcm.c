@@ -18,14 +18,16 @@
  * The ring loop: a rendered buffer played by a thread of its own, so a ring
  * that has started never waits for JavaScript's event loop again.
  *
- *   loopStart(handle, first: Int16Array, samples, repeat: bool)
+ *   loopStart(handle, first: Int16Array, samples, repeat: bool, rtPriority)
  *       what is queued is dropped; a buffer of `samples` is begun with `first`
- *       and a thread writes it (over and over when `repeat`) until loopStop
+ *       and a thread writes it (over and over when `repeat`) until loopStop;
+ *       the thread asks for SCHED_FIFO at rtPriority (0: not)
  *   loopAppend(handle, Int16Array)  the buffer's next rendered part
- *   loopStatus(handle) → { underruns, done, error }
+ *   loopStatus(handle) → { underruns, done, error, realtime }
  *       underruns: recovered on this handle so far; done: a buffer played
- *       once has left the device; error: the ALSA error that ended the thread
- *   loopStop(handle)   the thread joined, what is queued dropped, ready again
+ *       once has left the device; error: the ALSA error that ended the thread;
+ *       realtime: the thread got SCHED_FIFO
+ *   loopStop(handle)   the thread (if any) joined, what is queued dropped, ready again
  *
  * While the thread runs it alone touches the PCM: write/read/delay/drop throw.
  */
@@ -56,6 +58,7 @@ typedef struct {
   int16_t *buf;
   size_t len, filled;
   int repeat, quit, done, err;
+  int rt_priority, realtime;
   uint32_t underruns;
 } pcm_t;
 
@@ -96,6 +99,16 @@ static void wait_for(pcm_t *p, struct pollfd *fds, int nfds, int pcm, int ms) {
 
 static void *loop_thread(void *arg) {
   pcm_t *p = arg;
+  /* Real-time scheduling where the process may (root, CAP_SYS_NICE, RLIMIT_RTPRIO: the
+   * unit's LimitRTPRIO), as the call media thread: the ring is not late behind a loaded
+   * machine's other processes. Otherwise it runs as any other thread. */
+  if (p->rt_priority > 0) {
+    struct sched_param sp = {.sched_priority = p->rt_priority};
+    int rt = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+    pthread_mutex_lock(&p->mu);
+    p->realtime = rt;
+    pthread_mutex_unlock(&p->mu);
+  }
   snd_pcm_uframes_t buffer = 0, period = 0;
   snd_pcm_get_params(p->pcm, &buffer, &period);
   if (!period) period = 256;
@@ -325,7 +338,11 @@ static napi_value js_delay(napi_env env, napi_callback_info info) {
   pcm_t *p = get_idle(env, a[0]);
   if (!p) return NULL;
   snd_pcm_sframes_t d = 0;
-  int err = snd_pcm_delay(p->pcm, &d);
+  /* snd_pcm_avail first: it syncs the hardware pointer, so an underrun shows here
+   * (-EPIPE). snd_pcm_delay alone did not on an ioplug device (the lab's clock-paced
+   * one): it went on reporting the queue from before, and the timer path never wrote
+   * again. */
+  int err = snd_pcm_avail(p->pcm) < 0 ? -EPIPE : snd_pcm_delay(p->pcm, &d);
   if (err < 0) d = 0; /* not running yet, or just underran: nothing is queued */
   napi_value v;
   napi_create_int32(env, (int32_t)d, &v);
@@ -351,20 +368,21 @@ static napi_value js_drop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_loop_start(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4];
+  size_t argc = 5;
+  napi_value a[5];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  pcm_t *p = argc == 4 ? get(env, a[0]) : NULL;
+  pcm_t *p = argc == 5 ? get(env, a[0]) : NULL;
   if (!p) {
-    if (argc != 4) napi_throw_type_error(env, NULL, "loopStart(handle, first, samples, repeat)");
+    if (argc != 5) napi_throw_type_error(env, NULL, "loopStart(handle, first, samples, repeat, rtPriority)");
     return NULL;
   }
   int16_t *first;
   size_t n;
-  uint32_t samples;
+  uint32_t samples, priority;
   bool repeat;
   if (!int16_arg(env, a[1], &first, &n)) return NULL;
   if (napi_get_value_uint32(env, a[2], &samples) != napi_ok || napi_get_value_bool(env, a[3], &repeat) != napi_ok ||
+      napi_get_value_uint32(env, a[4], &priority) != napi_ok || priority > 99 ||
       samples == 0 || samples % (uint32_t)p->channels || n > samples) {
     napi_throw_type_error(env, NULL, "loopStart: samples must be > 0, whole frames, and at least first's length");
     return NULL;
@@ -380,7 +398,8 @@ static napi_value js_loop_start(napi_env env, napi_callback_info info) {
   p->len = samples;
   p->filled = n;
   p->repeat = repeat;
-  p->quit = p->done = p->err = 0;
+  p->rt_priority = (int)priority;
+  p->quit = p->done = p->err = p->realtime = 0;
   err = pthread_create(&p->thread, NULL, loop_thread, p);
   if (err) return fail(env, "loopStart", -err);
   p->looping = 1;
@@ -413,7 +432,7 @@ static napi_value js_loop_status(napi_env env, napi_callback_info info) {
   if (!p) return NULL;
   pthread_mutex_lock(&p->mu);
   uint32_t underruns = p->underruns;
-  int done = p->done, err = p->err;
+  int done = p->done, err = p->err, realtime = p->realtime;
   pthread_mutex_unlock(&p->mu);
   napi_value o, v;
   napi_create_object(env, &o);
@@ -424,6 +443,8 @@ static napi_value js_loop_status(napi_env env, napi_callback_info info) {
   if (err) napi_create_string_utf8(env, snd_strerror(err), NAPI_AUTO_LENGTH, &v);
   else napi_get_null(env, &v);
   napi_set_named_property(env, o, "error", v);
+  napi_get_boolean(env, realtime, &v);
+  napi_set_named_property(env, o, "realtime", v);
   return o;
 }
 
@@ -433,7 +454,6 @@ static napi_value js_loop_stop(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   pcm_t *p = get(env, a[0]);
   if (!p) return NULL;
-  if (!p->looping) return NULL;
   loop_join(p);
   int err = drop_now(p); /* nothing of the ring is left queued */
   if (err < 0) return fail(env, "prepare", err);
