@@ -4,12 +4,13 @@
  * headers, malformed ones, random mutations, the same header again with a new
  * tag or branch — the same result (the same classes and fields) or the same
  * refusal (-1), whether parsed for the first time or remembered; and a result
- * handed out is a copy nobody else holds.
+ * handed out is a copy nobody else holds. The plainest name-addr, made
+ * without the grammar, is the grammar's own result to the last field.
  */
 import fc from "fast-check";
 import { Grammar } from "sip.js";
 import { describe, expect, it } from "vitest";
-import { ParsedHeaders, rememberParsedHeaders } from "../../sip/parsed-headers.ts";
+import { ParsedHeaders, plainNameAddr, rememberParsedHeaders } from "../../sip/parsed-headers.ts";
 import { GRAMMAR_PIECES, loadGrammar, mutatedHeader, shape } from "../support/sip-grammar.ts";
 
 const pristine = await loadGrammar("grammar.pristine.js");
@@ -131,5 +132,87 @@ describe("header values remembered", () => {
     expect(shape(Grammar.parse(input, "To"))).toEqual(shape(grammar(input, "To")));
     expect(shape(Grammar.parse(input, "To"))).toEqual(shape(grammar(input, "To")));
     expect(r.hits).toBe(before + 1);
+  });
+});
+
+describe("the plainest name-addr, made without the grammar", () => {
+  const pick = (chars: string, min: number, max: number) =>
+    fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(""));
+  const label = pick("abcxyzABC0129-", 1, 6);
+  // Mostly what the plainest form takes, and some that it must leave to the grammar.
+  const host = fc.oneof(
+    {
+      arbitrary: fc.constantFrom("127.0.0.1", "192.0.2.10", "example.com", "pbx.local", "a.b1"),
+      weight: 3,
+    },
+    {
+      arbitrary: fc.array(label, { minLength: 1, maxLength: 4 }).map((a) => a.join(".")),
+      weight: 2,
+    },
+    {
+      arbitrary: fc
+        .array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 5 })
+        .map((a) => a.join(".")),
+      weight: 1,
+    },
+    { arbitrary: fc.constant("1.2.3.04"), weight: 1 },
+  );
+  const user = fc.oneof(
+    { arbitrary: pick("abcAB019._-", 1, 8), weight: 3 },
+    { arbitrary: pick("abcAB019._-+!~%", 1, 8), weight: 1 },
+  );
+  const port = fc.oneof(
+    fc.constant(""),
+    fc.integer({ min: 0, max: 99999 }).map((n) => `:${n}`),
+    fc.constantFrom(":05060", ":65536", ":"),
+  );
+  const display = fc.oneof(
+    fc.constant(""),
+    pick("abcAB019._-", 1, 8).map((t) => `${t} `),
+    pick("abcAB019._- ", 0, 10).map((t) => `"${t}" `),
+    pick("abcAB019._- ", 0, 10).map((t) => `"${t}"`),
+    pick("ab ", 1, 6).map((t) => `${t} `),
+  );
+  const params = fc.oneof(
+    fc.constant(""),
+    pick("abcXYZ019.!*_+~-", 1, 10).map((t) => `;tag=${t}`),
+    fc.constantFrom(";tag=", ";TAG=x", ";tag=a;x=y", ";expires=60", " ;tag=x"),
+  );
+  const value = fc
+    .tuple(fc.constantFrom("From", "To", "Contact"), display, user, host, port, params)
+    .map(([rule, d, u, h, p, t]) => [rule, `${d}<sip:${u}@${h}${p}>${t}`] as const);
+
+  it("is the grammar's own result, to the last field, or left to the grammar", () => {
+    let made = 0;
+    let left = 0;
+    fc.assert(
+      fc.property(value, ([rule, s]) => {
+        const fast = plainNameAddr(s, rule);
+        if (fast === undefined) {
+          left += 1;
+          return;
+        }
+        made += 1;
+        expect(shape(fast), `${rule}: ${s}`).toStrictEqual(shape(grammar(s, rule)));
+      }),
+      { numRuns: 5000, seed: 14 },
+    );
+    // Both kinds were tried, many times each.
+    expect(made).toBeGreaterThan(500);
+    expect(left).toBeGreaterThan(500);
+  });
+
+  it("is made for what a caller sends most, and for no other rule", () => {
+    for (const [rule, s] of [
+      ["From", '"Caller 3001" <sip:3001@127.0.0.1>;tag=4fa9'],
+      ["From", "sipp <sip:sipp@127.0.0.1:5061>;tag=1SIPpTag01"],
+      ["To", "<sip:2001@pbx.example.com>"],
+      ["Contact", "<sip:3001@127.0.0.1:5062>"],
+    ] as const) {
+      expect(plainNameAddr(s, rule), s).toBeDefined();
+      expect(shape(plainNameAddr(s, rule))).toStrictEqual(shape(grammar(s, rule)));
+    }
+    expect(plainNameAddr("<sip:3001@127.0.0.1:5062>", "Record_Route")).toBeUndefined();
+    expect(plainNameAddr("<sip:3001@127.0.0.1>;tag=x", "Contact")).toBeUndefined();
   });
 });
