@@ -23,8 +23,16 @@ interface Bench {
 const dir = mkdtempSync(join(tmpdir(), "deskphone-bench-guard-"));
 const TOKEN = "configured-token-0123456789";
 
-/** A `deskphone bench` on `listen`; no exchange answers (the API does not need one). */
-async function startBench(name: string, listen: string, bench: object = {}): Promise<Bench> {
+/**
+ * A `deskphone bench` on `listen`; no exchange answers (the API does not need one).
+ * Started once its output has the URL line and, if given, the `then` line that follows it.
+ */
+async function startBench(
+  name: string,
+  listen: string,
+  bench: object = {},
+  then?: RegExp,
+): Promise<Bench> {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -50,7 +58,8 @@ async function startBench(name: string, listen: string, bench: object = {}): Pro
     out += d;
   });
   const t0 = Date.now();
-  const started = () => /deskphone bench: http:\/\/[^\s/]+:(\d+)\//.exec(out);
+  const url = () => /deskphone bench: http:\/\/[^\s/]+:(\d+)\//.exec(out);
+  const started = () => (!then || then.test(out) ? url() : null);
   let m = started();
   while (!m) {
     if (child.exitCode !== null || Date.now() - t0 > 15_000)
@@ -58,7 +67,6 @@ async function startBench(name: string, listen: string, bench: object = {}): Pro
     await new Promise((r) => setTimeout(r, 50));
     m = started();
   }
-  await new Promise((r) => setTimeout(r, 100)); // the token line follows the URL line
   return {
     port: Number(m[1]),
     output: () => out,
@@ -126,8 +134,8 @@ let tokened: Bench;
 beforeAll(async () => {
   [loop, wide, tokened] = await Promise.all([
     startBench("loopback", "127.0.0.1:0"),
-    startBench("wide", "0.0.0.0:0"),
-    startBench("tokened", "127.0.0.1:0", { token: TOKEN }),
+    startBench("wide", "0.0.0.0:0", {}, /deskphone bench: token \S+ .*\n/),
+    startBench("tokened", "127.0.0.1:0", { token: TOKEN }, /\?token=<bench\.token>.*\n/),
   ]);
 }, 30_000);
 afterAll(async () => {
