@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startLabExchange } from "../server/kamailio/lab-exchange.ts";
 import { alsaLab } from "../test/support/alsa-lab.ts";
+import { outputOf } from "../test/support/child-output.ts";
 import { labAudio, writeConfig } from "../test/support/phone-config.ts";
 import { runSipp } from "../test/support/sipp.ts";
 import { cancelScenario } from "../test/support/sipp-scenarios.ts";
@@ -137,13 +138,7 @@ try {
         },
         stdio: ["ignore", "pipe", "pipe"],
       });
-      let out = "";
-      child.stdout?.on("data", (d) => {
-        out += d;
-      });
-      child.stderr?.on("data", (d) => {
-        out += d;
-      });
+      const out = outputOf(child);
       const t0 = wallNow();
       try {
         await cap.waitFor(
@@ -196,10 +191,10 @@ try {
           await sleep(300);
         }
         figures.get(t.name)?.push(...got);
-        if (process.env.AB_SHOW_LOG) console.log(out);
+        if (process.env.AB_SHOW_LOG) console.log(out());
         console.log(`${t.name} ${user}: ${got.map((x) => x.toFixed(2)).join(" ")} ms`);
       } catch (e) {
-        console.log(`${t.name} ${user}: ${(e as Error).message}\n${out.slice(-1500)}`);
+        console.log(`${t.name} ${user}: ${(e as Error).message}\n${out().slice(-1500)}`);
       } finally {
         if (child.exitCode === null && child.signalCode === null) {
           const gone = new Promise((r) => child.once("exit", r));

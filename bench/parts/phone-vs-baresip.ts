@@ -26,6 +26,7 @@ import {
 } from "../../server/kamailio/lab-exchange.ts";
 import { alsaLab } from "../../test/support/alsa-lab.ts";
 import { startBench } from "../../test/support/bench-process.ts";
+import { outputOf } from "../../test/support/child-output.ts";
 import { call } from "../../test/support/lab-phones.ts";
 import { labAudio, writeConfig } from "../../test/support/phone-config.ts";
 import { runSipp } from "../../test/support/sipp.ts";
@@ -71,18 +72,11 @@ function spawnLogged(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Started & { child: ChildProcess } {
-  let out = "";
   const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
   return {
     child,
     pid: child.pid ?? 0,
-    output: () => out,
+    output: outputOf(child),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise((r) => child.once("exit", r));

@@ -4,6 +4,7 @@
  * read as it grows, stopped with SIGTERM as systemd stops it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { outputOf, stopChild } from "../support/child-output.ts";
 
 export interface FocusProcess {
   child: ChildProcess;
@@ -40,24 +41,14 @@ export function startFocus(server: string, flags: readonly string[] = []): Focus
     ["bin/deskphone-exchange.mjs", "focus", "--server", server, ...flags],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  let out = "";
-  const take = (d: Buffer) => {
-    out += d;
-  };
-  child.stdout?.on("data", take);
-  child.stderr?.on("data", take);
-  const log = () => `focus log:\n${out.slice(-3000)}`;
+  const out = outputOf(child);
+  const log = () => `focus log:\n${out().slice(-3000)}`;
   return {
     child,
-    out: () => out,
+    out,
     until: (what, test, ms) => until(what, test, log, ms),
     registered: (ms) =>
-      until("the focus registered", () => /registration: registered/.test(out), log, ms),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
+      until("the focus registered", () => /registration: registered/.test(out()), log, ms),
+    stop: () => stopChild(child),
   };
 }

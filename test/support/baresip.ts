@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { LabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { freePort } from "../../server/kamailio/lab-exchange.ts";
 import type { AlsaLab } from "./alsa-lab.ts";
+import { outputOf } from "./child-output.ts";
 
 export interface BaresipEvent {
   type: string;
@@ -100,19 +101,13 @@ export async function startBaresip(
     `<sip:${user}@${ex.host}:${ex.udpPort};transport=udp>;regint=60;audio_codecs=PCMU,PCMA;dtmfmode=rtpevent${o.ptime ? `;ptime=${o.ptime}` : ""}\n`,
   );
   writeFileSync(join(dir, "contacts"), "");
-  let out = "";
   const child: ChildProcess = spawn("baresip", ["-f", dir], {
     env: o.env ?? o.lab?.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(child);
   child.once("exit", () => live.delete(child));
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
+  const out = outputOf(child);
   const events: BaresipEvent[] = [];
   const pending = new Map<string, (v: unknown) => void>();
   let sock: Socket | undefined;
@@ -126,7 +121,7 @@ export async function startBaresip(
   }
   if (!sock) {
     child.kill("SIGKILL");
-    throw new Error(`baresip did not open its control port:\n${out}`);
+    throw new Error(`baresip did not open its control port:\n${out()}`);
   }
   let buf = Buffer.alloc(0);
   sock.on("data", (d: Buffer) => {
@@ -151,7 +146,7 @@ export async function startBaresip(
     pid: child.pid ?? 0,
     dir,
     events,
-    output: () => out,
+    output: out,
     command(command, params) {
       const t = String(++token);
       return new Promise((resolve) => {
@@ -170,7 +165,7 @@ export async function startBaresip(
           if (Date.now() - t0 > timeoutMs) {
             return reject(
               new Error(
-                `baresip: no ${type} in ${timeoutMs} ms; events ${events.map((e) => e.type).join(",")}\n${out.slice(-2000)}`,
+                `baresip: no ${type} in ${timeoutMs} ms; events ${events.map((e) => e.type).join(",")}\n${out().slice(-2000)}`,
               ),
             );
           }
@@ -189,11 +184,11 @@ export async function startBaresip(
     },
   };
   // Its REGISTER may finish before the control connection is up: read its console instead.
-  for (let i = 0; i < 100 && !/\} 200 OK .*binding/.test(out); i++)
+  for (let i = 0; i < 100 && !/\} 200 OK .*binding/.test(out()); i++)
     await new Promise((r) => setTimeout(r, 100));
-  if (!/\} 200 OK .*binding/.test(out)) {
+  if (!/\} 200 OK .*binding/.test(out())) {
     await api.stop();
-    throw new Error(`baresip did not register:\n${out}`);
+    throw new Error(`baresip did not register:\n${out()}`);
   }
   return api;
 }

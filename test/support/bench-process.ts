@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { PhoneView } from "../../firmware/app/phone-view.ts";
+import { outputOf, stopChild } from "./child-output.ts";
 
 export interface BenchProcess {
   url: string;
@@ -34,23 +35,17 @@ export async function startBench(
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
+  const output = outputOf(child);
   const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`bench did not start:\n${out}`)), 15_000);
+    const t = setTimeout(() => reject(new Error(`bench did not start:\n${output()}`)), 15_000);
     const check = () => {
-      const m = /deskphone bench: (http:\/\/\S+)/.exec(out);
+      const m = /deskphone bench: (http:\/\/\S+)/.exec(output());
       if (m?.[1]) {
         clearTimeout(t);
         resolve(m[1]);
       } else if (child.exitCode !== null) {
         clearTimeout(t);
-        reject(new Error(`bench exited ${child.exitCode}:\n${out}`));
+        reject(new Error(`bench exited ${child.exitCode}:\n${output()}`));
       } else setTimeout(check, 50);
     };
     check();
@@ -59,7 +54,7 @@ export async function startBench(
   const b: BenchProcess = {
     url,
     pid: child.pid ?? -1,
-    output: () => out,
+    output,
     state: async () => (await fetch(api("state"))).json() as Promise<PhoneView>,
     post: (what, body) =>
       fetch(api(what), {
@@ -75,17 +70,12 @@ export async function startBench(
         if (test(s)) return s;
         if (Date.now() - t0 > timeoutMs)
           throw new Error(
-            `${name}: not ${what} in ${timeoutMs} ms: ${JSON.stringify(s)}\n${out.slice(-1500)}`,
+            `${name}: not ${what} in ${timeoutMs} ms: ${JSON.stringify(s)}\n${output().slice(-1500)}`,
           );
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    async kill(signal = "SIGTERM") {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill(signal);
-      await exited;
-    },
+    kill: (signal = "SIGTERM") => stopChild(child, signal),
   };
   return b;
 }
