@@ -27,19 +27,24 @@ function openssl(args: string[]): void {
   execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
+/** openssl req's words for a new P-256 key, unencrypted, written to `key`. */
+const newP256Key = (key: string) => [
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+  "-keyout",
+  key,
+];
+
 function makeCa(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}-key.pem`);
   openssl([
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    key,
+    ...newP256Key(key),
     "-out",
     cert,
     "-days",
@@ -63,20 +68,7 @@ export function createTestCa(opts: { otherCa?: boolean; dnsName?: string } = {})
     const csr = join(dir, "server.csr");
     const cert = join(dir, "server.pem");
     const ext = join(dir, "server.ext");
-    openssl([
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      csr,
-      "-subj",
-      `/CN=${dnsName}`,
-    ]);
+    openssl(["req", ...newP256Key(key), "-out", csr, "-subj", `/CN=${dnsName}`]);
     writeFileSync(
       ext,
       `subjectAltName=DNS:${dnsName}\nbasicConstraints=CA:FALSE\n` +
