@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EMERGENCY_ALERT_INFO } from "../../server/emergency-table.ts";
 import { type LabExchange, startLabExchange } from "../../server/kamailio/lab-exchange.ts";
 import { call, header, registerPhone } from "../support/lab-phones.ts";
-import { ringUntilCancelScenario } from "../support/sipp-scenarios.ts";
+import { type CallOptions, ringUntilCancelScenario } from "../support/sipp-scenarios.ts";
 
 let ex: LabExchange;
 beforeAll(async () => {
@@ -12,35 +12,38 @@ afterAll(async () => {
   await ex?.stop();
 });
 
+/**
+ * A sipp phone registered as `user` answers the call `o` makes through the
+ * exchange; the caller's run must pass. The phone's run, and the INVITE it got.
+ */
+async function answeredBy(user: string, o: CallOptions) {
+  const phone = await registerPhone(ex, user);
+  const caller = await call(ex, o);
+  const answered = await phone.done;
+  expect(caller.code, caller.errors).toBe(0);
+  return { answered, invite: answered.messages.find((m) => m.startsWith("INVITE ")) ?? "" };
+}
+
 describe("lab exchange routing (real Kamailio, sipp phones)", () => {
   it("an emergency number bound to one user reaches it with the exchange's Alert-Info", async () => {
     ex.table.bind("112", "2001");
-    const phone = await registerPhone(ex, "2001");
-    const caller = await call(ex, { from: "3001", to: "112" });
-    const answered = await phone.done;
-    expect(caller.code, caller.errors).toBe(0);
+    const { answered, invite } = await answeredBy("2001", { from: "3001", to: "112" });
     expect(answered.code, answered.errors).toBe(0);
-    const invite = answered.messages.find((m) => m.startsWith("INVITE "));
     expect(invite).toMatch(/^INVITE sip:2001@/);
-    expect(header(invite ?? "", "Alert-Info")).toEqual([DEFAULT_EMERGENCY_ALERT_INFO]);
-    expect(header(invite ?? "", "Priority")).toEqual(["emergency"]);
+    expect(header(invite, "Alert-Info")).toEqual([DEFAULT_EMERGENCY_ALERT_INFO]);
+    expect(header(invite, "Priority")).toEqual(["emergency"]);
   });
 
   it("a direct call to a bound user arrives without Alert-Info", async () => {
     ex.table.bind("112", "2011");
-    const phone = await registerPhone(ex, "2011");
-    const caller = await call(ex, { from: "3002", to: "2011" });
-    const answered = await phone.done;
-    expect(caller.code, caller.errors).toBe(0);
-    const invite = answered.messages.find((m) => m.startsWith("INVITE ")) ?? "";
+    const { invite } = await answeredBy("2011", { from: "3002", to: "2011" });
     expect(invite).toMatch(/^INVITE sip:2011@/);
     expect(header(invite, "Alert-Info")).toEqual([]);
     expect(header(invite, "Priority")).toEqual([]);
   });
 
   it("strips Alert-Info, Priority and Resource-Priority forged by a client", async () => {
-    const phone = await registerPhone(ex, "2012");
-    const caller = await call(ex, {
+    const { invite } = await answeredBy("2012", {
       from: "3003",
       to: "2012",
       headers: [
@@ -50,9 +53,6 @@ describe("lab exchange routing (real Kamailio, sipp phones)", () => {
         "Resource-Priority: dsn.flash-override",
       ],
     });
-    const answered = await phone.done;
-    expect(caller.code, caller.errors).toBe(0);
-    const invite = answered.messages.find((m) => m.startsWith("INVITE ")) ?? "";
     expect(invite).toMatch(/^INVITE sip:2012@/);
     expect(header(invite, "Alert-Info")).toEqual([]);
     expect(header(invite, "Priority")).toEqual([]);
@@ -62,11 +62,11 @@ describe("lab exchange routing (real Kamailio, sipp phones)", () => {
   it("a forged Alert-Info on a call to the emergency number is replaced by the exchange's", async () => {
     ex.table.setNumber("1122", { alertInfo: "<urn:alert:priority:high>" });
     ex.table.bind("1122", "2013");
-    const phone = await registerPhone(ex, "2013");
-    const caller = await call(ex, { from: "3004", to: "1122", headers: ["Alert-Info: ring2"] });
-    const answered = await phone.done;
-    expect(caller.code, caller.errors).toBe(0);
-    const invite = answered.messages.find((m) => m.startsWith("INVITE ")) ?? "";
+    const { invite } = await answeredBy("2013", {
+      from: "3004",
+      to: "1122",
+      headers: ["Alert-Info: ring2"],
+    });
     expect(header(invite, "Alert-Info")).toEqual(["<urn:alert:priority:high>"]);
   });
 
@@ -104,10 +104,7 @@ describe("lab exchange routing (real Kamailio, sipp phones)", () => {
     ex.table.bind("116", "2015");
     ex.table.unbind("116", "2015");
     ex.table.bind("116", "2016");
-    const phone = await registerPhone(ex, "2016");
-    const caller = await call(ex, { from: "3008", to: "116" });
-    expect(caller.code, caller.errors).toBe(0);
-    const invite = (await phone.done).messages.find((m) => m.startsWith("INVITE ")) ?? "";
+    const { invite } = await answeredBy("2016", { from: "3008", to: "116" });
     expect(invite).toMatch(/^INVITE sip:2016@/);
   });
 });
