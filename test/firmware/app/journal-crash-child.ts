@@ -30,9 +30,12 @@ const j = new Journal(path, {
 let seq = 0;
 const next = () => {
   j.append({ at: seq, event: "received", callId: `c${seq}`, emergency: false });
-  // stdout is a pipe: written synchronously on Linux, so the test has it before the next append.
-  process.stdout.write(`${seq}\n`);
+  // stdout is a socket the test reads: a write it has no room for is queued in this process,
+  // and what is queued here dies with it. The next record is appended once this line has
+  // left (its write's callback), not at once: a test slow to read, as under load, saw this
+  // process run hundreds of records past the last line it received, so that the rotating
+  // files held no acknowledged record at all.
+  process.stdout.write(`${seq}\n`, () => setImmediate(next));
   seq++;
-  setImmediate(next);
 };
 next();
