@@ -4,11 +4,18 @@
  * is driven low, so any key pulls its column low and wakes the scanner; it
  * then drives one row low at a time and reads the columns every `scanMs`
  * (10 ms) until every key is released, and goes back to rest. A change must
- * hold for two scans.
+ * hold for two scans. The keypad opens its chip itself and closes it with
+ * its lines (on close, or at once if a line cannot be had).
  */
 import { EventEmitter } from "node:events";
 import type { Clock, KeyName, Keypad } from "./contracts.ts";
-import { type GpioIo, LineRequestHandle, lineOffset, type OpenChip } from "./gpio-chardev.ts";
+import {
+  type GpioIo,
+  LineRequestHandle,
+  lineOffset,
+  type OpenChip,
+  openChip,
+} from "./gpio-chardev.ts";
 
 export interface MatrixWiring {
   rows: string[];
@@ -26,34 +33,46 @@ export class GpioMatrixKeypad extends EventEmitter implements Keypad {
   private candidate = "";
   private closed = false;
 
+  private readonly chip: OpenChip;
+
   constructor(
-    io: GpioIo,
-    chip: OpenChip,
+    private readonly io: GpioIo,
+    chipLabel: string,
     private readonly w: MatrixWiring,
     private readonly clock: Clock,
   ) {
     super();
-    this.rows = new LineRequestHandle(
-      io,
-      chip,
-      w.rows.map((n) => ({
-        offset: lineOffset(io, chip, n),
-        direction: "output" as const,
-        initial: false,
-      })),
-      "deskphone-matrix",
-    );
-    this.cols = new LineRequestHandle(
-      io,
-      chip,
-      w.cols.map((n) => ({
-        offset: lineOffset(io, chip, n),
-        direction: "input" as const,
-        bias: "pull-up" as const,
-        edges: true,
-      })),
-      "deskphone-matrix",
-    );
+    const chip = openChip(io, chipLabel);
+    this.chip = chip;
+    let rows: LineRequestHandle | undefined;
+    try {
+      rows = new LineRequestHandle(
+        io,
+        chip,
+        w.rows.map((n) => ({
+          offset: lineOffset(io, chip, n),
+          direction: "output" as const,
+          initial: false,
+        })),
+        "deskphone-matrix",
+      );
+      this.rows = rows;
+      this.cols = new LineRequestHandle(
+        io,
+        chip,
+        w.cols.map((n) => ({
+          offset: lineOffset(io, chip, n),
+          direction: "input" as const,
+          bias: "pull-up" as const,
+          edges: true,
+        })),
+        "deskphone-matrix",
+      );
+    } catch (e) {
+      rows?.release();
+      io.close(chip.fd);
+      throw e;
+    }
     this.rest();
     this.cols.watch(() => {
       if (!this.scanning && !this.closed) this.startScanning();
@@ -101,6 +120,7 @@ export class GpioMatrixKeypad extends EventEmitter implements Keypad {
     this.clock.clearTimeout(this.timer);
     this.rows.release();
     this.cols.release();
+    this.io.close(this.chip.fd);
     this.removeAllListeners();
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Clock, LedName, LedPattern, Leds } from "../../hal/contracts.ts";
 import { systemClock } from "../../hal/contracts.ts";
-import { type GpioIo, linuxGpioIo, openChip } from "../../hal/gpio-chardev.ts";
+import { type GpioIo, linuxGpioIo } from "../../hal/gpio-chardev.ts";
 import { GpioHandset } from "../../hal/gpio-handset.ts";
 import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
 import { GpioInterruptLine } from "../../hal/interrupt-line.ts";
@@ -93,7 +93,7 @@ export async function buildHandset(
     }
     if (c.gpio.matrix) {
       try {
-        const m = new GpioMatrixKeypad(io, openChip(io, c.gpio.chip), c.gpio.matrix, clock);
+        const m = new GpioMatrixKeypad(io, c.gpio.chip, c.gpio.matrix, clock);
         parts.keypad = m;
         closers.push(() => m.close());
       } catch (e) {

@@ -147,7 +147,6 @@ describe("the real ioctl path (native/gpio-ioctl)", () => {
   });
 });
 
-import { openChip } from "../../hal/gpio-chardev.ts";
 import { GpioMatrixKeypad } from "../../hal/gpio-matrix.ts";
 import { PHONE_KEYMAP } from "../../hal/tca8418.ts";
 
@@ -158,12 +157,7 @@ describe("GPIO key matrix scanned by the CPU", () => {
     kernel.addChip(CHIP, LINES);
     const rows = ["GPIO4", "GPIO5", "GPIO6", "GPIO7"];
     const cols = ["GPIO8", "GPIO9", "GPIO10"];
-    const kp = new GpioMatrixKeypad(
-      kernel,
-      openChip(kernel, CHIP),
-      { rows, cols, keymap: PHONE_KEYMAP },
-      clock,
-    );
+    const kp = new GpioMatrixKeypad(kernel, CHIP, { rows, cols, keymap: PHONE_KEYMAP }, clock);
     const seen: string[] = [];
     kp.on("keyDown", (k) => seen.push(`+${k}`));
     kp.on("keyUp", (k) => seen.push(`-${k}`));
@@ -186,6 +180,24 @@ describe("GPIO key matrix scanned by the CPU", () => {
     expect(kernel.history(CHIP, "GPIO4").length).toBe(writes);
     expect(rows.map((r) => kernel.level(CHIP, r))).toEqual([false, false, false, false]);
     await kp.close();
+    // Its chip and both line requests closed with it.
+    expect(kernel.openFds).toBe(0);
+  });
+
+  it("a line that cannot be had leaves no chip or request open", () => {
+    const clock = new ManualClock();
+    const kernel = new FakeGpioKernel(() => clock.now());
+    kernel.addChip(CHIP, LINES);
+    expect(
+      () =>
+        new GpioMatrixKeypad(
+          kernel,
+          CHIP,
+          { rows: ["GPIO4", "GPIO5"], cols: ["GPIO99"], keymap: PHONE_KEYMAP },
+          clock,
+        ),
+    ).toThrow(/GPIO99/);
+    expect(kernel.openFds).toBe(0);
   });
 });
 

@@ -111,6 +111,11 @@ export class FakeGpioKernel implements GpioIo {
     } while (busy());
   }
 
+  /** File descriptors open now: chips and line requests (a closed part leaves none). */
+  get openFds(): number {
+    return this.fds.size;
+  }
+
   addChip(label: string, lineNames: string[]): void {
     const n = this.chipList.length;
     this.chipList.push({
