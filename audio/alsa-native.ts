@@ -7,8 +7,8 @@
  * has started, nothing of it waits for this process's event loop: a stalled
  * loop (a garbage collection, a burst of SIP, a slow machine) cannot starve
  * it. `play()` drops what is queued (snd_pcm_drop) and the thread starts the
- * device with the first rendered part, so a ring starts with the next
- * period; the rest of the period is rendered right after, in the same call.
+ * device with the first rendered part (150 ms), so a ring starts with the
+ * next period; the rest of the period is rendered in the turns right after.
  * `stop()` drops what is queued too; between rings the thread writes silence.
  *
  * A source that says nothing of its period (any other FrameSource) is paced
@@ -88,8 +88,10 @@ interface RenderedAhead {
 
 /** The longest buffer rendered ahead, s: a longer tone goes the timer path. */
 const MAX_RENDER_S = 60;
-/** Rendered before the device starts, ms: the ring's first period and a little more. */
+/** Rendered before the device starts, ms (about 1 ms of JavaScript at 48 kHz). */
 const FIRST_MS = 150;
+/** Rendered right after, in the same call, ms. */
+const NEXT_MS = 350;
 /** The rest is rendered and handed over in parts of this, ms. */
 const PART_MS = 250;
 /** How often the loop's thread is asked how it goes (errors, underruns, a tone played out), ms. */
@@ -121,6 +123,8 @@ export class AlsaNativePlayback extends EventEmitter<{
   private source: FrameSource | undefined;
   private loop: Loop | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The next part of the ring's rendering, a turn of the event loop away. */
+  private rendering: NodeJS.Immediate | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
   private backoffMs = 250;
@@ -177,13 +181,27 @@ export class AlsaNativePlayback extends EventEmitter<{
         underrunsAtStart: 0,
       };
       // The device first, then the first part, then the thread: the ring sounds
-      // before the rest of its period is rendered.
+      // before the rest of its period is rendered. Then, while it sounds, the
+      // next 350 ms (about 2.5 ms of JavaScript at 48 kHz), so play() returns
+      // half a second ahead of the device; the rest a part a turn of the event
+      // loop (250 ms, about 2 ms each), so the ring's start does not hold the
+      // loop the 10–20 ms a whole period takes. Only a stall of over 500 ms
+      // right after play(), 750 ms a turn later and so on, before the period is
+      // whole (6 turns for the emergency cadence), could still starve it.
+      const l = this.loop;
       const opened = this.handle !== undefined || this.open();
-      this.render(source, Math.round((FIRST_MS * this.rate) / 1000));
+      this.render(l, source, Math.round((FIRST_MS * this.rate) / 1000));
       if (opened) this.startLoop();
+      else this.retryLater();
+      this.render(l, source, Math.round((NEXT_MS * this.rate) / 1000));
       const part = Math.round((PART_MS * this.rate) / 1000);
-      while (this.loop && this.loop.rendered < samples) this.render(source, part);
-      if (!opened) this.retryLater();
+      const next = () => {
+        this.rendering = undefined;
+        if (this.loop !== l) return; // stopped, or another ring
+        this.render(l, source, part);
+        if (l.rendered < l.samples.length) this.rendering = setImmediate(next);
+      };
+      if (l.rendered < l.samples.length) this.rendering = setImmediate(next);
       return;
     }
     this.source = source;
@@ -226,8 +244,7 @@ export class AlsaNativePlayback extends EventEmitter<{
   }
 
   /** Renders up to `n` more samples of the loop's buffer, and hands them to the thread. */
-  private render(source: FrameSource, n: number): void {
-    const l = this.loop as Loop;
+  private render(l: Loop, source: FrameSource, n: number): void {
     const part = l.samples.subarray(l.rendered, Math.min(l.samples.length, l.rendered + n));
     source.read(part); // what a tone played once did not fill is silence
     l.rendered += part.length;
@@ -296,6 +313,8 @@ export class AlsaNativePlayback extends EventEmitter<{
   private forgetLoop(): void {
     const l = this.loop;
     this.loop = undefined;
+    clearImmediate(this.rendering);
+    this.rendering = undefined;
     if (!l?.playing || !this.handle) return;
     try {
       this.countUnderruns(l, (nativePcm() as NativePcm).loopStatus(this.handle));
