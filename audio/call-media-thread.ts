@@ -53,7 +53,8 @@ type NativeEvent =
     }
   | { type: "event"; payload: Uint8Array; timestamp: number; payloadType: number }
   | { type: "error" | "reopened"; device: string; message: string }
-  | { type: "switched" | "closed" };
+  | { type: "switched" }
+  | { type: "closed"; letGoMs: number };
 
 interface NativeCallMedia {
   open(o: Record<string, unknown>, onEvent: (e: NativeEvent) => void): Handle;
@@ -99,6 +100,8 @@ export interface MediaStart {
   firstHeard: number | undefined;
   firstReceived: number | undefined;
   firstSound: number | undefined;
+  /** The last time it gave up an open device (closed it, or handed it over). */
+  letGo: number | undefined;
 }
 
 /**
@@ -289,8 +292,12 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
           new AlsaDeviceError(e.device, `ALSA device "${e.device}" failed: ${e.message}`),
         );
         return;
-      case "switched":
       case "closed":
+        // When it let go of the devices, if it did as it ended (after its last stats).
+        this.lastStats = { ...this.lastStats, letGoMs: e.letGoMs };
+        for (const done of this.switching.splice(0)) done();
+        return;
+      case "switched":
         for (const done of this.switching.splice(0)) done();
         return;
       case "reopened":
@@ -446,7 +453,7 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
    * RTP audio packet received, and the first with sound in it (a sample over -30 dBFS).
    */
   started(): MediaStart {
-    if (!this.isClosed) this.lastStats = this.n.stats(this.h);
+    if (!this.isClosed || this.ending) this.lastStats = this.n.stats(this.h);
     const t = (k: string) => (this.lastStats[k] ? this.lastStats[k] : undefined);
     return {
       micOpen: t("micOpenMs"),
@@ -456,6 +463,7 @@ export class CallMediaThread extends EventEmitter<CallMediaEvents> implements Ca
       firstHeard: t("firstHeardMs"),
       firstReceived: t("firstReceivedMs"),
       firstSound: t("firstSoundMs"),
+      letGo: t("letGoMs"),
     };
   }
 

@@ -8,8 +8,9 @@
  * first RTP packet, its first frame to the earpiece and the first with the
  * caller's voice in it
  * (docs/audio.md, "Handing the devices over between calls"). All on the
- * phone's monotonic clock; written `REPORT_AFTER_MS` after the INVITE, and
- * what has not happened by then says so.
+ * phone's monotonic clock; written `REPORT_AFTER_MS` after the INVITE, or once
+ * all of it has happened when that takes longer (a loaded machine) — at most
+ * `REPORT_BY_MS` after the INVITE, saying what had not happened by then.
  */
 
 import type { CallMedia } from "../../audio/call-media.ts";
@@ -20,8 +21,10 @@ import { UA_PREEMPTION } from "../controller/call.ts";
 import type { Effect } from "../controller/effects.ts";
 import type { PhoneEvent } from "../controller/events.ts";
 import type { Log } from "./log.ts";
+import { monotonicMs } from "./monotonic.ts";
 
 export const REPORT_AFTER_MS = 2000;
+export const REPORT_BY_MS = 15_000;
 
 interface HandOver {
   callId: string;
@@ -80,16 +83,29 @@ export class HandOverReport {
   private report(callId: string): void {
     const h = this.open.get(callId);
     if (!h) return;
-    this.open.delete(callId);
     const from = h.invite.inviteAt ?? h.at;
-    const ms = (t: number | undefined) =>
-      t === undefined ? `not within ${this.afterMs} ms` : `${(t - from).toFixed(1)} ms`;
     const byes = h.byes.map((b) => b.byeSentAt);
     const bye = byes.some((b) => b === undefined) ? undefined : Math.max(...(byes as number[]));
     const media = h.media ?? this.agent.media(callId);
+    const s = media instanceof CallMediaThread ? media.started() : undefined;
+    const waited = monotonicMs() - from;
+    const pending =
+      bye === undefined ||
+      h.invite.okSentAt === undefined ||
+      !media ||
+      (s !== undefined &&
+        [s.micOpen, s.earOpen, s.firstMicSent, s.firstReceived, s.firstEar, s.firstHeard].some(
+          (t) => t === undefined,
+        ));
+    if (pending && waited < REPORT_BY_MS) {
+      h.timer = setTimeout(() => this.report(callId), 1000);
+      return;
+    }
+    this.open.delete(callId);
+    const ms = (t: number | undefined) =>
+      t === undefined ? `not by ${waited.toFixed(0)} ms` : `${(t - from).toFixed(1)} ms`;
     const parts = [`BYE sent ${ms(bye)}`, `200 OK sent ${ms(h.invite.okSentAt)}`];
-    if (media instanceof CallMediaThread) {
-      const s = media.started();
+    if (s && media instanceof CallMediaThread) {
       parts.push(
         `the last call's thread let go of the devices ${ms(this.releasedFor(media))}`,
         `microphone open ${ms(s.micOpen)}`,

@@ -37,11 +37,13 @@ export class MediaThreadHandOver {
   private threadCall: string | undefined;
   /** Settles when the last call media thread has let go of the devices. */
   private free: Promise<void> = Promise.resolve();
-  /** When the last thread let go of the devices (monotonic ms), as the phone learnt it. */
-  private freedAt: number | undefined;
-  private readonly releasedBefore = new WeakMap<CallMediaThread, number>();
+  /** Each thread given the devices, and the one that had them before it. */
+  private readonly before = new WeakMap<CallMediaThread, CallMediaThread>();
+  private lastThread: CallMediaThread | undefined;
   /** A call is connected in this event-loop turn: a thread released in it hands over. */
   private successor = false;
+  /** The last release handed the devices over: the next thread need not wait for it here. */
+  private handingOver = false;
   private dropTimer: NodeJS.Timeout | undefined;
   private readonly reporting = new WeakSet<CallMediaThread>();
 
@@ -60,12 +62,11 @@ export class MediaThreadHandOver {
   }
 
   /**
-   * When the last call's thread had let go of the devices for `media`'s thread
-   * (monotonic ms): undefined if it had not after HANDOVER_WAIT_MS, or `media`
-   * was never given them.
+   * When the thread that had the devices before `media`'s let go of them
+   * (monotonic ms, the thread's own stamp): undefined if there was none.
    */
   releasedFor(media: CallMediaThread): number | undefined {
-    return this.releasedBefore.get(media);
+    return this.before.get(media)?.started().letGo;
   }
 
   /** Settles when no thread has the devices any more. */
@@ -116,8 +117,12 @@ export class MediaThreadHandOver {
       media.on("reopened", (d) => this.log("info", `ALSA device "${d}" is back`));
       media.on("remote-error", (m) => this.log("error", `call media: ${m}`));
     }
-    const [, released] = await Promise.all([this.letGo(), this.released()]);
-    if (released && this.freedAt !== undefined) this.releasedBefore.set(media, this.freedAt);
+    if (this.lastThread && this.lastThread !== media) this.before.set(media, this.lastThread);
+    this.lastThread = media;
+    await this.letGo(); // the release's end-of-step decision has been taken by now
+    // Handed over: the new thread takes the devices as soon as the old one has parked
+    // them, without this process hearing of it first (native/call-media/handover.c).
+    if (!this.handingOver) await this.released();
     if (this.thread !== media) return; // disconnected meanwhile
     await media.setDevices(this.devices.earpiece, this.devices.microphone);
     this.opened(media);
@@ -132,15 +137,13 @@ export class MediaThreadHandOver {
     this.thread = undefined;
     this.threadCall = undefined;
     media.clearOverlay();
-    this.freedAt = undefined;
     let settle: () => void = () => {};
     this.free = new Promise<void>((resolve) => {
       settle = resolve;
-    }).then(() => {
-      this.freedAt = monotonicMs();
     });
     queueMicrotask(() => {
       const handOver = toNext || this.successor;
+      this.handingOver = handOver;
       void media.setDevices(undefined, undefined, handOver).then(settle);
       if (!handOver) return;
       clearTimeout(this.dropTimer);
@@ -148,8 +151,8 @@ export class MediaThreadHandOver {
     });
   }
 
-  /** Waits for `devicesFree`, at most HANDOVER_WAIT_MS; going ahead after that is logged (false). */
-  private async released(): Promise<boolean> {
+  /** Waits for `devicesFree`, at most HANDOVER_WAIT_MS; going ahead after that is logged. */
+  private async released(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => {
       timer = setTimeout(() => resolve("late"), HANDOVER_WAIT_MS);
@@ -162,9 +165,8 @@ export class MediaThreadHandOver {
         "warn",
         `call media: the last call's thread still has the earpiece and microphone after ${HANDOVER_WAIT_MS} ms; opening them anyway`,
       );
-      return false;
+      return;
     }
     this.log("debug", `call media: devices free after ${(monotonicMs() - started).toFixed(1)} ms`);
-    return true;
   }
 }

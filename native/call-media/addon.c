@@ -18,7 +18,7 @@
  * goes to {address, port, ssrc}: a NAT latch or back to the SDP's address,
  * decided while the SDP named {signalled, signalledPort}), "event" (an RFC 4733 packet), "error" and
  * "reopened" (a device), "switched" (the devices asked for are taken up),
- * "closed".
+ * "closed" (with letGoMs: when it last gave up an open device).
  */
 #include <errno.h>
 #include <node_api.h>
@@ -99,6 +99,7 @@ static void call_js(napi_env env, napi_value fn, void *context, void *data) {
         break;
       case EV_CLOSED:
         set_str(env, o, "type", "closed");
+        set_num(env, o, "letGoMs", c->e.st.let_go_ms); /* joined: the thread is done with it */
         break;
     }
     napi_get_undefined(env, &undefined);
@@ -424,6 +425,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "firstHeardMs", s.first_heard_ms);
   set_num(env, o, "firstReceivedMs", s.first_received_ms);
   set_num(env, o, "firstSoundMs", s.first_sound_ms);
+  set_num(env, o, "letGoMs", s.let_go_ms);
   return o;
 }
 

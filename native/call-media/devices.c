@@ -35,6 +35,7 @@ static void device_fail(engine *e, device *d, const char *what, int err) {
  * up is parked for the next call's thread when JavaScript asked for a hand-over. */
 int device_switch(engine *e, device *d) {
   if (strcmp(d->want, d->name) == 0) return 0;
+  if (d->pcm) e->st.let_go_ms = monotonic_ms();
   if (e->park_devices) device_park(e, d);
   else device_close(d);
   memcpy(d->name, d->want, sizeof d->name);
@@ -53,6 +54,7 @@ void device_open(engine *e, device *d) {
     d->failed = 0;
     return;
   }
+  if (handover_wait(e)) return; /* the last call's thread is about to hand them over */
   snd_pcm_t *pcm;
   int err = snd_pcm_open(&pcm, d->name, d->capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
                          SND_PCM_NONBLOCK);

@@ -22,6 +22,7 @@
 static void take_devices(engine *e) {
   int switched = device_switch(e, &e->mic) | device_switch(e, &e->ear);
   e->park_devices = 0;
+  handover_done(e);
   if (switched) media_post(e, media_event(EV_SWITCHED));
   device_open(e, &e->mic);
   device_open(e, &e->ear);
@@ -94,6 +95,7 @@ static void *run(void *arg) {
   }
   device_close(&e->ear);
   device_close(&e->mic);
+  handover_done(e);
   close(e->sock);
   e->sock = -1;
   pthread_mutex_unlock(&e->lock);
@@ -221,6 +223,7 @@ void engine_set_packet_time(engine *e, int ms) {
 void engine_set_devices(engine *e, const char *earpiece, const char *microphone, int hand_over) {
   pthread_mutex_lock(&e->lock);
   e->park_devices = hand_over;
+  if (hand_over) handover_expect(e);
   snprintf(e->ear.want, sizeof e->ear.want, "%s", earpiece ? earpiece : "");
   snprintf(e->mic.want, sizeof e->mic.want, "%s", microphone ? microphone : "");
   pthread_mutex_unlock(&e->lock);

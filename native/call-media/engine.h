@@ -67,6 +67,7 @@ typedef struct {
    * packet received, and the first with sound in it. */
   double mic_open_ms, ear_open_ms, first_mic_sent_ms, first_ear_ms, first_heard_ms;
   double first_received_ms, first_sound_ms;
+  double let_go_ms; /* the last time it gave up an open device (closed, or parked for the next call) */
 } engine_stats;
 
 typedef struct {
@@ -120,6 +121,7 @@ typedef struct engine {
   int mic_fill, mic_primed;
   int ear_primed, ear_paced;
   int park_devices; /* the devices given up at the next switch are handed over, not closed */
+  int handing;      /* a hand-over was asked and its devices are not parked yet (handover.c) */
   int mic_unsent; /* a microphone frame is gathered and not yet sent (first_mic_sent_ms) */
   int16_t overlay[OVERLAY_SAMPLES];
   int overlay_head, overlay_count;

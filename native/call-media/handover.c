@@ -6,9 +6,15 @@
  * (an exclusive device would refuse the second open while the first is held:
  * EBUSY), no new microphone priming, and the earpiece goes on playing. What no
  * thread takes is closed by devices_drop_parked (from JavaScript, when the
- * phone wants the devices itself or a while after the hand-over). */
+ * phone wants the devices itself or a while after the hand-over).
+ *
+ * The next call's thread does not wait for JavaScript to hear that the devices
+ * were parked: while a hand-over is asked for and not yet done, a thread that
+ * finds nothing to take opens nothing and leaves its wake pipe here, and the
+ * parking wakes it (at most HANDOVER_WAIT_MS: then it opens as before). */
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 #include "parts.h"
 
 #define LOT 4 /* an earpiece and a microphone, and room for a second pair */
@@ -22,8 +28,40 @@ typedef struct {
   int paced;              /* earpiece: ear_paced */
 } parked_device;
 
+#define HANDOVER_WAIT_MS 200 /* as firmware/app/media-thread-handover.ts */
+
 static pthread_mutex_t lot_lock = PTHREAD_MUTEX_INITIALIZER;
 static parked_device lot[LOT];
+static int pending;           /* hand-overs asked for whose devices are not parked yet */
+static double pending_since;  /* CLOCK_MONOTONIC ms */
+static int waiter_fd = -1;    /* the wake pipe of a thread waiting for them */
+
+void handover_expect(engine *e) {
+  if (e->handing || (!e->ear.pcm && !e->mic.pcm)) return;
+  e->handing = 1;
+  pthread_mutex_lock(&lot_lock);
+  if (pending++ == 0) pending_since = monotonic_ms();
+  pthread_mutex_unlock(&lot_lock);
+}
+
+void handover_done(engine *e) {
+  if (!e->handing) return;
+  e->handing = 0;
+  pthread_mutex_lock(&lot_lock);
+  if (pending > 0) pending--;
+  int fd = waiter_fd;
+  waiter_fd = -1;
+  pthread_mutex_unlock(&lot_lock);
+  if (fd >= 0) (void)!write(fd, "h", 1);
+}
+
+int handover_wait(engine *e) {
+  pthread_mutex_lock(&lot_lock);
+  int wait = pending > 0 && monotonic_ms() - pending_since < HANDOVER_WAIT_MS;
+  if (wait) waiter_fd = e->wake[1];
+  pthread_mutex_unlock(&lot_lock);
+  return wait;
+}
 
 void device_park(engine *e, device *d) {
   if (!d->pcm) return;

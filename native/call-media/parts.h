@@ -23,6 +23,11 @@ void playback_tick(engine *e);
 void device_park(engine *e, device *d);
 int device_take_parked(engine *e, device *d);
 int devices_drop_parked(void);
+/* A hand-over asked of `e` (it has devices open): counted until they are parked. */
+void handover_expect(engine *e);
+void handover_done(engine *e);
+/* 1: a hand-over is under way; open nothing now, `e` is woken when it is done. */
+int handover_wait(engine *e);
 
 /* rtp.c: the RTP socket (RFC 3550) and whom media is taken from */
 int same_address(const struct sockaddr_in *a, const struct sockaddr_in *b);
