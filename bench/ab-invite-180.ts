@@ -8,7 +8,9 @@
  *   npx tsx bench/ab-invite-180.ts [--rounds N] [--invites N] [--probe] [--strace DIR] [--env K=V] ROOT...
  *
  * --probe splits each figure with bench/invite-180-probe.mjs: the INVITE on lo → the
- * phone's socket `data`, `data` → its next socket write (the 180), that write → the 180 on lo.
+ * phone's socket `data`, `data` → its next socket write (the 180; with the CPU time the
+ * process spent meanwhile, which waiting for a core on a loaded machine does not inflate),
+ * that write → the 180 on lo.
  * --node-args "ARGS" go to node before the script (--cpu-prof …).
  * --strace DIR runs each phone under `strace -f -tt -T` (slow; for the order of
  * the system calls, not the figures). --env K=V goes to the phones (repeatable);
@@ -203,16 +205,21 @@ try {
         }
         const probeFile = join(dir, `probe-${child.pid}.json`);
         if (existsSync(probeFile)) {
-          const ev = JSON.parse(readFileSync(probeFile, "utf8")) as { k: string; at: number }[];
+          const ev = JSON.parse(readFileSync(probeFile, "utf8")) as {
+            k: string;
+            at: number;
+            cpu: number;
+          }[];
           const ins = ev.filter((e) => e.k === "in");
           const outs = ev.filter((e) => e.k === "out");
           wire.forEach(([a, b], j) => {
             const i1 = ins[j]?.at ?? Number.NaN;
             const o1 = outs[j]?.at ?? Number.NaN;
-            const row = [i1 - a, o1 - i1, b - o1];
+            const cpuMs = ((outs[j]?.cpu ?? Number.NaN) - (ins[j]?.cpu ?? Number.NaN)) / 1000;
+            const row = [i1 - a, o1 - i1, b - o1, cpuMs];
             if (j > 0) parts.get(t.name)?.push(row);
             console.log(
-              `  wire→data ${row[0]?.toFixed(2)}  data→write ${row[1]?.toFixed(2)}  write→wire ${row[2]?.toFixed(2)}`,
+              `  wire→data ${row[0]?.toFixed(2)}  data→write ${row[1]?.toFixed(2)} (CPU ${cpuMs.toFixed(2)})  write→wire ${row[2]?.toFixed(2)}`,
             );
           });
           rmSync(probeFile);
@@ -233,5 +240,5 @@ for (const [name, xs] of figures)
 for (const [name, rows] of parts)
   if (rows.length)
     console.log(
-      `${name}: medians wire→data ${median(rows.map((r) => r[0] as number)).toFixed(3)}, data→write ${median(rows.map((r) => r[1] as number)).toFixed(3)}, write→wire ${median(rows.map((r) => r[2] as number)).toFixed(3)} ms`,
+      `${name}: medians wire→data ${median(rows.map((r) => r[0] as number)).toFixed(3)}, data→write ${median(rows.map((r) => r[1] as number)).toFixed(3)} (the process's CPU ${median(rows.map((r) => r[3] as number)).toFixed(3)}), write→wire ${median(rows.map((r) => r[2] as number)).toFixed(3)} ms`,
     );
