@@ -72,7 +72,17 @@ export async function preemption(
   const preempted = new Promise<string>((resolve) =>
     callee.on("remote-ended", (c, cause) => c === id && resolve(String(cause))),
   );
-  caller.once("media", (_c, media) => void media.setDevices("caller_ear", "caller_mic"));
+  // When 2003 takes the phone's RTP at all: its media is told the far end once its
+  // sip.js has read the 200 OK's SDP; before that its thread drops the phone's packets.
+  let farReady: number | undefined;
+  caller.once("media", (_c, media) => {
+    void media.setDevices("caller_ear", "caller_mic");
+    const setRemote = media.setRemote.bind(media);
+    media.setRemote = (address, port) => {
+      farReady ??= Number(process.hrtime.bigint()) / 1e6;
+      setRemote(address, port);
+    };
+  });
   const phoneMic = new FarEndTone("microphone_far", PHONE_MIC_HZ);
   const callerMic = new FarEndTone("caller_mic_far", CALLER_HZ);
   await sleep(2000); // the ordinary call talks
@@ -135,14 +145,16 @@ export async function preemption(
     );
     // Each way split at 2003's own stamps: to the earpiece, the phone's part starts
     // with 2003's first packet of its tone; to 2003, it ends with the phone's first
-    // sound at 2003's socket and starts with the phone's 200 OK (not 2003 seeing it).
+    // sound at 2003's socket and starts with the phone's 200 OK (not 2003 seeing it),
+    // or when 2003 began to take the phone's packets, if that was later.
     const farSent = farStart?.firstMicSent;
     const soundAt2003 = farStart?.firstSound;
     const phoneToEar = span(farSent, earOnset);
-    const phoneTo2003 = span(phoneOk ?? okSeen, soundAt2003);
+    const phoneFrom = Math.max(phoneOk ?? okSeen, farReady ?? 0);
+    const phoneTo2003 = span(phoneFrom, soundAt2003);
     figure(
       "preemption: the far end's share and the phone's part",
-      `to the earpiece: 2003 sent its first RTP ${ms(span(okSeen, farSent))} after seeing the 200 OK (its share), the phone played it ${ms(phoneToEar)} after that (the phone's part); to 2003: the phone's sound reached 2003's socket ${ms(phoneTo2003)} after the phone's 200 OK (the phone's part), 2003's own jitter buffer and earpiece ${ms(span(soundAt2003, callerOnset))} more (its share)`,
+      `to the earpiece: 2003 sent its first RTP ${ms(span(okSeen, farSent))} after seeing the 200 OK (its share), the phone played it ${ms(phoneToEar)} after that (the phone's part); to 2003: 2003 took the phone's RTP from ${ms(span(phoneOk, farReady))} after the phone's 200 OK (its share: it reads the answer first), the phone's sound reached 2003's socket ${ms(phoneTo2003)} after the later of the two (the phone's part), 2003's own jitter buffer and earpiece ${ms(span(soundAt2003, callerOnset))} more (its share)`,
     );
     if (cause === "none") throw new StepFailed("2002's call was not ended by the preemption");
     if (toPhone === undefined || toCaller === undefined)
