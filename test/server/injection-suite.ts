@@ -19,7 +19,7 @@ import {
 } from "../../server/kamailio/lab-exchange.ts";
 import type { IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
 import { header, RawSipCaller } from "./raw-sip-caller.ts";
-import { recordingAgent } from "./recording-agent.ts";
+import { ackReached, recordingAgent } from "./recording-agent.ts";
 
 /** Each entry is written into the Request-URI's user part byte for byte. */
 const CORPUS = [
@@ -81,6 +81,8 @@ export function injectionSuite(db: SuiteDatabase): void {
   /** Every INVITE each phone received, as it arrived on its WebSocket. */
   const invites = new Map<string, string[]>();
   const incoming = new Map<string, IncomingCall[]>();
+  /** Every ACK each phone received. */
+  const acks = new Map<string, string[]>();
 
   async function registered(a: PhoneAgent): Promise<void> {
     if (a.registrationState === "registered") return;
@@ -94,7 +96,7 @@ export function injectionSuite(db: SuiteDatabase): void {
 
   /** A phone that records what reaches it; `answer` ones pick up, the rest say 486. */
   async function phone(user: string, answer = false): Promise<PhoneAgent> {
-    const a = recordingAgent(ex.wsUrl, user, answer, { invites, incoming });
+    const a = recordingAgent(ex.wsUrl, user, answer, { invites, incoming, acks });
     phones.set(user, a);
     a.start();
     await registered(a);
@@ -107,7 +109,9 @@ export function injectionSuite(db: SuiteDatabase): void {
     header(m, "Resource-Priority").length > 0;
 
   function clear(): void {
-    for (const list of [...invites.values(), ...incoming.values()]) list.length = 0;
+    for (const list of [...invites.values(), ...incoming.values(), ...acks.values()]) {
+      list.length = 0;
+    }
   }
 
   beforeAll(async () => {
@@ -214,9 +218,9 @@ export function injectionSuite(db: SuiteDatabase): void {
       const { answer, dialog } = await caller.invite("2405");
       expect(answer?.code).toBe(200);
       if (!dialog) throw new Error("no dialog");
-      // Let the ACK reach the phone first: a re-INVITE that overtakes it (the exchange's
+      // Wait until the ACK reached the phone: a re-INVITE that overtakes it (the exchange's
       // workers relay in parallel) gets 500 + Retry-After (RFC 3261 §14.2).
-      await new Promise((r) => setTimeout(r, 300));
+      await ackReached({ invites, incoming, acks }, "2405", dialog.callId);
       const re = await caller.reInvite(dialog, [
         "Alert-Info: <http://deskphone.invalid/alert/emergency>;info=alert-emergency",
         "Priority: emergency",

@@ -13,18 +13,20 @@ import type { IncomingCall, PhoneAgent } from "../../sip/phone-agent.ts";
 import { type LabNodes, startLabNodes } from "../support/lab-nodes.ts";
 import { type LabPostgres, startLabPostgres } from "../support/lab-postgres.ts";
 import { header, RawSipCaller } from "./raw-sip-caller.ts";
-import { recordingAgent } from "./recording-agent.ts";
+import { ackReached, type Reached, recordingAgent } from "./recording-agent.ts";
 
 let pg: LabPostgres;
 let nodes: LabNodes;
 const agents: PhoneAgent[] = [];
 const incoming = new Map<string, IncomingCall[]>();
 const invites = new Map<string, string[]>();
+const acks = new Map<string, string[]>();
+const reached: Reached = { invites, incoming, acks };
 const callers: RawSipCaller[] = [];
 
 async function phoneOn(node: 0 | 1, user: string, answer: boolean): Promise<PhoneAgent> {
   const ex = nodes.nodes[node];
-  const a = recordingAgent(ex.wsUrl, user, answer, { invites, incoming });
+  const a = recordingAgent(ex.wsUrl, user, answer, reached);
   agents.push(a);
   await new Promise<void>((resolve, reject) => {
     a.on("registration", (s, why) => {
@@ -90,7 +92,8 @@ describe("two exchange nodes sharing PostgreSQL, registrations replicated (DMQ)"
     expect(calls[0]?.alertInfo).toEqual(["<urn:alert:priority:high>"]);
     expect(calls[0]?.priority).toBe("emergency");
     if (!dialog) throw new Error("no dialog");
-    await new Promise((r) => setTimeout(r, 300));
+    // The call is up at the phone once its ACK came through both nodes: then the BYE.
+    await ackReached(reached, "2502", dialog.callId);
     expect((await caller.bye(dialog))?.code).toBe(200);
   });
 
@@ -106,7 +109,7 @@ describe("two exchange nodes sharing PostgreSQL, registrations replicated (DMQ)"
     expect(header(m, "Alert-Info")).toEqual([]);
     expect(header(m, "Priority")).toEqual([]);
     if (dialog) {
-      await new Promise((r) => setTimeout(r, 300));
+      await ackReached(reached, "2502", dialog.callId);
       await caller.bye(dialog);
     }
   });
