@@ -29,11 +29,20 @@ import { remoteAnswered } from "./faults-kit.ts";
 import { record } from "./ledger.ts";
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
-// Past the phone's own settle: 5 s of quiet, a collection, malloc_trim 2 s later,
-// and the second pass 34 s after the first (its trim at ~41 s). Sampled at 40 s the
-// second half was read before that trim half the time (100 → 127 → 146 MB, a false
-// "leak"); at 50 s both halves are read after it (104 → 80 → 81 MB).
+// Each quiet time is sampled after the phone's own settle (firmware/app/memory-settle.ts):
+// 5 s of quiet, a collection, malloc_trim 2 s later, and the second pass 34 s after the
+// first (its trim at ~41 s), each trim logged "memory: settled after a burst". Sampled
+// at a fixed 40 s the second half was read before that trim half the time (100 → 127 →
+// 146 MB, a false "leak"), so the test waits for the phone's second settle line. The
+// settle skips itself when RSS grew under 4 MiB: no first line within FIRST_SETTLE_MS,
+// then the sample is taken QUIET_MS after the last call (past sip.js's 32 s Timer J/K/D
+// for the calls' transactions), as the settle would have been.
 const QUIET_MS = Number(process.env.SOAK_QUIET_MS ?? 50_000);
+/** The first settle's line: 5 s quiet + 2 s to the trim, and room for a loaded machine. */
+const FIRST_SETTLE_MS = 20_000;
+/** The second settle's line after the first: 34 s + the trim's 2 s, and room. */
+const SECOND_SETTLE_MS = 60_000;
+const SETTLED = /^info memory: settled after a burst/;
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 const MB = 1024 * 1024;
@@ -87,8 +96,31 @@ describe.skipIf(nativeCallMedia() === undefined)(
       const failures: string[] = [];
       const started = performance.now();
       const half = Math.floor(CYCLES / 2);
+      /** Resolves true once the phone has logged `count` settles since `from`, false after `ms`. */
+      const settledLines = async (from: number, count: number, ms: number) => {
+        const until = performance.now() + ms;
+        while (phone.logs.slice(from).filter((l) => SETTLED.test(l)).length < count) {
+          if (performance.now() >= until) return false;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return true;
+      };
+      const settleNotes: string[] = [];
       const quiet = async (cycle: number) => {
-        await new Promise((r) => setTimeout(r, QUIET_MS));
+        const from = phone.logs.length;
+        const q = performance.now();
+        if (await settledLines(from, 1, FIRST_SETTLE_MS)) {
+          if (!(await settledLines(from, 2, SECOND_SETTLE_MS))) {
+            throw new Error(
+              `after cycle ${cycle} the phone settled once but not a second time within ${SECOND_SETTLE_MS / 1000} s: ${phone.logs.slice(from).join(" | ")}`,
+            );
+          }
+          settleNotes.push(`${cycle}: 2 settles, ${((performance.now() - q) / 1000).toFixed(0)} s`);
+        } else {
+          // The settle skipped itself (RSS grew under 4 MiB): wait out the calls' timers.
+          await new Promise((r) => setTimeout(r, Math.max(0, q + QUIET_MS - performance.now())));
+          settleNotes.push(`${cycle}: no settle (growth under 4 MiB), ${QUIET_MS / 1000} s`);
+        }
         gc();
         await new Promise((r) => setTimeout(r, 200)); // native finalizers run after the collection
         sample(cycle);
@@ -138,7 +170,7 @@ describe.skipIf(nativeCallMedia() === undefined)(
         tried: CYCLES,
         survived: completed,
         lost: CYCLES - completed,
-        figures: `${((seconds / CYCLES) * 1000).toFixed(0)} ms a cycle; RSS MB by cycle ${curve}; peak ${peak.toFixed(0)}; settled ${QUIET_MS / 1000} s after each half: idle ${idle.rssMb.toFixed(0)} → ${settled1.rssMb.toFixed(0)} → ${settled2.rssMb.toFixed(0)} MB RSS, heap ${idle.heapMb.toFixed(1)} → ${settled1.heapMb.toFixed(1)} → ${settled2.heapMb.toFixed(1)} MB${failures.length ? `; failed: ${failures.slice(0, 3).join(" / ")}` : ""}`,
+        figures: `${((seconds / CYCLES) * 1000).toFixed(0)} ms a cycle; RSS MB by cycle ${curve}; peak ${peak.toFixed(0)}; sampled after the phone's settle (${settleNotes.join("; ")}): idle ${idle.rssMb.toFixed(0)} → ${settled1.rssMb.toFixed(0)} → ${settled2.rssMb.toFixed(0)} MB RSS, heap ${idle.heapMb.toFixed(1)} → ${settled1.heapMb.toFixed(1)} → ${settled2.heapMb.toFixed(1)} MB${failures.length ? `; failed: ${failures.slice(0, 3).join(" / ")}` : ""}`,
       });
       record({
         area: "accounting",
