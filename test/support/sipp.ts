@@ -98,7 +98,10 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
   };
   const received = () => splitMessages(read(msgFile).replaceAll("\r\n", "\n"));
   const done = new Promise<SippResult>((resolve) => {
+    let finished = false;
     const finish = (code: number | null) => {
+      if (finished) return;
+      finished = true;
       live.delete(child);
       const result = { code, messages: received(), errors: `${stderr}${read(errFile)}` };
       rmSync(dir, { recursive: true, force: true });
@@ -109,7 +112,9 @@ export async function startSipp(o: SippOptions): Promise<Sipp> {
         (e as NodeJS.ErrnoException).code === "ENOENT" ? "sipp is not installed" : e.message;
       finish(-1);
     });
-    child.once("exit", (code) => finish(code));
+    // 'close', not 'exit': stderr can still hold sipp's last words when the process has
+    // exited; 'close' comes once its pipes are drained and closed (and after 'error').
+    child.once("close", (code) => finish(code));
   });
   let ended = false;
   let final: SippResult | undefined;
