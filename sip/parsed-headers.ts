@@ -36,6 +36,8 @@ const LONGEST = 256;
 const PLAIN_TOKEN = "[A-Za-z0-9.!*_+~-]+";
 const TAG_AT_END = new RegExp(`;tag=(${PLAIN_TOKEN})$`);
 const BRANCH = new RegExp(`;branch=(${PLAIN_TOKEN})(?=;|$)`);
+/** Kamailio's rr module puts the From tag in its Record-Route URI (`;ftag=`): new with every call. */
+const FTAG = new RegExp(`;ftag=(${PLAIN_TOKEN})(?=[;>])`);
 /**
  * A Call-ID (RFC 3261 §25.1: callid = word [ "@" word ]) in the plainest of the
  * word characters: new with every call, so never worth remembering; for such a
@@ -89,7 +91,8 @@ export function plainNameAddr(input: string, rule: string): unknown {
 interface Varying {
   key: string;
   token: string;
-  put(result: unknown, token: string): void;
+  /** Puts the token in a copy of the result; false when the result is not of the shape expected. */
+  put(result: unknown, token: string): boolean;
 }
 
 function occurrences(text: string, word: string): number {
@@ -106,6 +109,7 @@ function varyingToken(input: string, rule: string): Varying | undefined {
       // The grammar's From/To action: NameAddrHeader#setParam("tag", tag), a string.
       put: (r, t) => {
         (r as { parameters: Record<string, string> }).parameters.tag = t;
+        return true;
       },
     };
   }
@@ -119,6 +123,27 @@ function varyingToken(input: string, rule: string): Varying | undefined {
       // The grammar's Via action: data.branch = the token as written.
       put: (r, t) => {
         (r as { branch: string }).branch = t;
+        return true;
+      },
+    };
+  }
+  if (rule === "Record_Route") {
+    // One route (no list) whose URI has one plain ftag: the grammar's list of one
+    // {position, offset, parsed}, its URI's `ftag` parameter the token as written.
+    const m = FTAG.exec(input);
+    if (!m || occurrences(input, "ftag") !== 1 || input.includes(",")) return undefined;
+    const end = m.index + m[0].length;
+    return {
+      key: `${input.slice(0, m.index)};ftag=${SET_ASIDE}${input.slice(end)}`,
+      token: m[1] as string,
+      put: (r, t) => {
+        const routes = r as { position: number; parsed?: { uri?: { parameters?: object } } }[];
+        const params = routes[0]?.parsed?.uri?.parameters as Record<string, string> | undefined;
+        if (routes.length !== 1 || params?.ftag !== SET_ASIDE) return false;
+        params.ftag = t;
+        // The route ends after the token: its end moves with the token's length.
+        (routes[0] as { position: number }).position += t.length - SET_ASIDE.length;
+        return true;
       },
     };
   }
@@ -160,7 +185,7 @@ export class ParsedHeaders {
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);
     if (result === -1) return -1;
     const out = copy(result);
-    if (varying) varying.put(out, varying.token);
+    if (varying && !varying.put(out, varying.token)) return this.grammar(input, rule);
     return out;
   }
 }

@@ -61,6 +61,10 @@ const HEADERS: [string, string][] = [
   ["Contact", "<sip:3001@127.0.0.1:5062>"],
   ["Contact", '"W" <sip:w@x.com>;q=0.7;expires=3600, <sip:w@y.com>;q=0.1'],
   ["Record_Route", "<sip:127.0.0.1:5060;transport=ws;r2=on;lr>, <sip:127.0.0.1;r2=on;lr>"],
+  ["Record_Route", "<sip:127.0.0.1:43171;transport=ws;r2=on;lr=on;ftag=32006uac1>"],
+  ["Record_Route", "<sip:127.0.0.1;lr;ftag=a.b~c>;x=1"],
+  ["Record_Route", "<sip:127.0.0.1;lr>;ftag=abc"],
+  ["Record_Route", "<sip:127.0.0.1;ftag=a;ftag=b;lr>"],
   // Refused by the grammar: refused again when remembered.
   ["Request_Response", "INVITE sip:2001@127.0.0.1 SIP/3.0"],
   ["Via", "SIP/2.0/WS"],
@@ -100,6 +104,22 @@ describe("header values remembered", () => {
     // The four plain tags (and branches) shared one parse; %41, q'r and s`t were parsed whole.
     expect(r.misses).toBe(2 * (1 + 3));
     expect(r.hits).toBe(2 * 3);
+  });
+
+  it("gives each call its own ftag in the exchange's Record-Route", () => {
+    const r = remembered();
+    const tokens = ["32006uac1", "x", "a.b!c*d_e+f~g-h", "%41", "0"];
+    for (const t of tokens) {
+      for (const rr of [
+        `<sip:127.0.0.1:43171;transport=ws;r2=on;lr=on;ftag=${t}>`,
+        `<sip:pbx.example.com;lr;ftag=${t};did=1>`,
+      ]) {
+        expect(shape(r.parse(rr, "Record_Route")), rr).toEqual(shape(grammar(rr, "Record_Route")));
+        expect(shape(r.parse(rr, "Record_Route")), rr).toEqual(shape(grammar(rr, "Record_Route")));
+      }
+    }
+    // The plain ftags shared one parse of each route; %41 was parsed whole.
+    expect(r.misses).toBe(2 * (1 + 1));
   });
 
   it("hands out copies: changing one changes nothing remembered", () => {
