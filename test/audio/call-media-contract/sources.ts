@@ -22,6 +22,15 @@ import {
   toneSamples,
 } from "./kit.ts";
 
+/** Resolves once `test()` holds; throws after `ms`. */
+async function until(what: string, test: () => boolean, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!test()) {
+    if (performance.now() > deadline) throw new Error(`not ${what} within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
 const PEER = 0x11111111;
 const STRANGER = 0x22222222;
 const OTHER = 0x33333333;
@@ -72,9 +81,15 @@ export function sourceCases(impl: Implementation): void {
     phone.media.setRemote("127.0.0.1", peer.rtp.port);
     const port = phone.media.port;
     const stopPeer = peer.rtp.talk(port, PEER_HZ, PEER);
-    await sleep(100);
+    // The far end is heard first, RTP and its RTCP report: a stranger heard before it,
+    // within the latch window, would be latched as a far end behind NAT.
+    await until("the far end's RTP at the media", () => phone.media.stats().received >= 5);
+    const heardAt = performance.now();
     peer.rtcp.report(port + 1, PEER);
-    await sleep(900);
+    await until(
+      "the far end's RTCP report at the media",
+      () => phone.media.stats().remoteReport?.ssrc === PEER,
+    );
     // Mid-call: valid RTP (PT 0, its own SSRC) and RTCP sender reports from someone else.
     const stopStranger = stranger.rtp.talk(port, STRANGER_HZ, STRANGER);
     for (let i = 0; i < 6; i++) {
@@ -82,7 +97,15 @@ export function sourceCases(impl: Implementation): void {
       await sleep(250);
     }
     stopStranger();
-    await sleep(500);
+    await until("every packet of the stranger's counted", () => {
+      const c = phone.media.stats();
+      return (
+        c.strangerPackets >= stranger.rtp.rtpSent && c.strangerRtcpPackets >= stranger.rtcp.rtcpSent
+      );
+    });
+    // The call goes on: the far end is heard 3 s in all (the tones checked below), and
+    // anything sent back to the stranger would have reached it by then.
+    await sleep(Math.max(200, heardAt + 3000 - performance.now()));
     stopPeer();
     await sleep(100);
     const s = phone.media.stats();
