@@ -9,7 +9,9 @@
  * it. `play()` drops what is queued (snd_pcm_drop) and the thread starts the
  * device with the first rendered part (150 ms), so a ring starts with the
  * next period; the rest of the period is rendered in the turns right after.
- * `stop()` drops what is queued too; between rings the thread writes silence.
+ * `stop()` drops what is queued too; the thread then writes one device buffer
+ * of silence and stops the stream, and sleeps until the next ring (no wake-ups
+ * on an idle phone).
  *
  * A source that says nothing of its period (any other FrameSource) is paced
  * from a timer as before: every `frameMs` the queue is read with
@@ -30,6 +32,8 @@ interface LoopStatus {
   error: string | null;
   /** The thread got SCHED_FIFO. */
   realtime: boolean;
+  /** Heard to its end and a buffer of silence after it: the stream stopped, the thread asleep. */
+  parked: boolean;
 }
 
 interface NativePcm {
@@ -131,7 +135,7 @@ export class AlsaNativePlayback extends EventEmitter<{
   private reported = false;
   private readonly frame: Int16Array;
   private readonly frameMs: number;
-  /** 20 ms of silence: what the thread plays over and over between rings. */
+  /** 20 ms of silence: what the thread plays after a ring, before it stops the stream. */
   private readonly silence: Int16Array;
   private readonly rt: number;
   /** Underruns recovered (the loop's thread's and the timer path's). */
@@ -151,6 +155,16 @@ export class AlsaNativePlayback extends EventEmitter<{
 
   get isOpen(): boolean {
     return this.handle !== undefined;
+  }
+
+  /** The stream stopped and the addon's thread asleep: nothing of the ringer wakes between rings. */
+  get asleep(): boolean {
+    if (!this.handle || this.loop || this.source) return false;
+    try {
+      return (nativePcm() as NativePcm).loopStatus(this.handle).parked;
+    } catch {
+      return false;
+    }
   }
 
   /** Whether a rendered ring is being played by the addon's thread. */
@@ -295,7 +309,7 @@ export class AlsaNativePlayback extends EventEmitter<{
       return;
     }
     if (s.done) {
-      // Heard to its end; the thread goes on writing silence, as between rings.
+      // Heard to its end; the thread has stopped the stream and sleeps, as between rings.
       this.forgetLoop();
       this.emit("finished");
       this.idleLater();
@@ -322,16 +336,17 @@ export class AlsaNativePlayback extends EventEmitter<{
   }
 
   /**
-   * Between rings the thread keeps the device running on silence (loopStart
-   * drops what was queued first), as the timer did before it: a stopped
+   * After a ring the thread writes a whole device buffer of silence (loopStart
+   * drops what was queued first), then stops the stream and sleeps: a stopped
    * stream is not quiet on every device — the ALSA jack plugin repeats its
-   * last period, heard on the bench's card as the ring going on after stop.
+   * last period, heard on the bench's card as the ring going on after stop —
+   * so the last period it is left with is silence. Between rings nothing wakes.
    */
   private quiet(): void {
     if (!this.handle) return;
     try {
       const pcm = nativePcm() as NativePcm;
-      pcm.loopStart(this.handle, this.silence, this.silence.length, true, this.rt);
+      pcm.loopStart(this.handle, this.silence, this.silence.length, false, this.rt);
     } catch (e) {
       this.fail(`ALSA device "${this.device}" failed: ${(e as Error).message}`);
     }

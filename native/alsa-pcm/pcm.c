@@ -58,6 +58,9 @@ typedef struct {
   int16_t *buf;
   size_t len, filled;
   int repeat, quit, done, err;
+  /* The thread asleep on the wake pipe alone, the stream stopped: a tone (or the
+   * silence after a ring) heard to its end. No wake-ups until the next loopStart. */
+  int parked;
   int rt_priority, realtime;
   uint32_t underruns;
 } pcm_t;
@@ -76,6 +79,14 @@ static uint64_t now_ns(void) {
 }
 
 /* ---- the loop's thread ---- */
+
+/* snd_pcm_drop stops the stream at once, discarding what is queued (state SETUP);
+ * snd_pcm_prepare makes it ready, and the next write starts it (start threshold 1). */
+static int drop_now(pcm_t *p) {
+  snd_pcm_drop(p->pcm);
+  return snd_pcm_prepare(p->pcm);
+}
+
 
 static void set_err(pcm_t *p, int err) {
   pthread_mutex_lock(&p->mu);
@@ -185,6 +196,24 @@ static void *loop_thread(void *arg) {
       pthread_mutex_lock(&p->mu); /* a whole buffer of silence behind it: it was heard */
       p->done = 1;
       pthread_mutex_unlock(&p->mu);
+      if (!p->repeat) {
+        /* Nothing more to play: stop the stream (snd_pcm_drop discards only silence now,
+         * the device's whole buffer being silence) and sleep until told to quit, so an
+         * idle phone's ringer costs no wake-ups. A stopped jack-plugin stream repeats its
+         * last period: silence here. snd_pcm_prepare leaves it ready for the next ring. */
+        drop_now(p);
+        pthread_mutex_lock(&p->mu);
+        p->parked = 1;
+        int q = p->quit;
+        pthread_mutex_unlock(&p->mu);
+        while (!q) { /* loop_join sets quit, then writes the wake pipe */
+          wait_for(p, fds, nfds, 0, -1);
+          pthread_mutex_lock(&p->mu);
+          q = p->quit;
+          pthread_mutex_unlock(&p->mu);
+        }
+        break;
+      }
     }
   }
   free(fds);
@@ -349,13 +378,6 @@ static napi_value js_delay(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* snd_pcm_drop stops the stream at once, discarding what is queued (state SETUP);
- * snd_pcm_prepare makes it ready, and the next write starts it (start threshold 1). */
-static int drop_now(pcm_t *p) {
-  snd_pcm_drop(p->pcm);
-  return snd_pcm_prepare(p->pcm);
-}
-
 static napi_value js_drop(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -399,7 +421,7 @@ static napi_value js_loop_start(napi_env env, napi_callback_info info) {
   p->filled = n;
   p->repeat = repeat;
   p->rt_priority = (int)priority;
-  p->quit = p->done = p->err = p->realtime = 0;
+  p->quit = p->done = p->err = p->realtime = p->parked = 0;
   err = pthread_create(&p->thread, NULL, loop_thread, p);
   if (err) return fail(env, "loopStart", -err);
   p->looping = 1;
@@ -432,7 +454,7 @@ static napi_value js_loop_status(napi_env env, napi_callback_info info) {
   if (!p) return NULL;
   pthread_mutex_lock(&p->mu);
   uint32_t underruns = p->underruns;
-  int done = p->done, err = p->err, realtime = p->realtime;
+  int done = p->done, err = p->err, realtime = p->realtime, parked = p->parked;
   pthread_mutex_unlock(&p->mu);
   napi_value o, v;
   napi_create_object(env, &o);
@@ -445,6 +467,8 @@ static napi_value js_loop_status(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "error", v);
   napi_get_boolean(env, realtime, &v);
   napi_set_named_property(env, o, "realtime", v);
+  napi_get_boolean(env, parked, &v);
+  napi_set_named_property(env, o, "parked", v);
   return o;
 }
 
