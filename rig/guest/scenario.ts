@@ -95,7 +95,8 @@ await step(
     // The phone's ringer end of the loopback (rig/guest/asound.conf: device 0 subdevice 0).
     const xruns = new XrunWatch("/proc/asound/Loopback/pcm0p/sub0");
     // How late a Node process's timers fire in this guest meanwhile (the phone's
-    // ringer tops its 40 ms queue up from a 20 ms timer): this scenario's own loop.
+    // ringer plays from a thread of its own, but renders its period in the first
+    // turns after play()): this scenario's own loop.
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
     const sentAt = performance.now();
