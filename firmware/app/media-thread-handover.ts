@@ -31,14 +31,23 @@ export interface CallDevices {
   microphone: string;
 }
 
+/** Threads and their predecessors kept for the hand-over report. */
+const KEPT_PAIRS = 4;
+
 export class MediaThreadHandOver {
   /** The call media thread that has the earpiece and microphone now, and its call. */
   private thread: CallMediaThread | undefined;
   private threadCall: string | undefined;
   /** Settles when the last call media thread has let go of the devices. */
   private free: Promise<void> = Promise.resolve();
-  /** Each thread given the devices, and the one that had them before it. */
-  private readonly before = new WeakMap<CallMediaThread, CallMediaThread>();
+  /**
+   * The last few threads given the devices, each with the one that had them
+   * before it (for the hand-over report, read seconds later). Bounded: a map
+   * from each thread to its predecessor would chain every call's thread to
+   * the one before it, all of them kept alive by the last (the soak's heap
+   * grew 18 kB a call).
+   */
+  private readonly before: { media: CallMediaThread; prev: CallMediaThread }[] = [];
   private lastThread: CallMediaThread | undefined;
   /** A call is connected in this event-loop turn: a thread released in it hands over. */
   private successor = false;
@@ -66,7 +75,7 @@ export class MediaThreadHandOver {
    * (monotonic ms, the thread's own stamp): undefined if there was none.
    */
   releasedFor(media: CallMediaThread): number | undefined {
-    return this.before.get(media)?.started().letGo;
+    return this.before.find((b) => b.media === media)?.prev.started().letGo;
   }
 
   /** Settles when no thread has the devices any more. */
@@ -117,7 +126,10 @@ export class MediaThreadHandOver {
       media.on("reopened", (d) => this.log("info", `ALSA device "${d}" is back`));
       media.on("remote-error", (m) => this.log("error", `call media: ${m}`));
     }
-    if (this.lastThread && this.lastThread !== media) this.before.set(media, this.lastThread);
+    if (this.lastThread && this.lastThread !== media) {
+      this.before.push({ media, prev: this.lastThread });
+      if (this.before.length > KEPT_PAIRS) this.before.shift();
+    }
     this.lastThread = media;
     await this.letGo(); // the release's end-of-step decision has been taken by now
     // Handed over: the new thread takes the devices as soon as the old one has parked
