@@ -6,31 +6,20 @@
  * rebuilt from the recording and the device's log: each stretch between a
  * start and the next stop or restart sits at its own time, silence between.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AlsaNativePlayback, nativePcm } from "../../audio/alsa-native.ts";
 import { limitSource } from "../../audio/frame-source.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
 import { CADENCES, type Cadence } from "../../firmware/alerting/cadences.ts";
 import { matchCadence } from "../../rig/guest/cadence-match.ts";
-import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
+import { alsaLabInProcess } from "../support/alsa-lab-in-process.ts";
 import { analyse } from "../support/tone-analyser.ts";
 
 const RATE = 48000;
 const DEVICE = "hw-earpiece"; // the lab's one exclusive, clock-paced playback device
 const emergency = CADENCES.emergency as Cadence;
 
-let lab: AlsaLab;
-let saved: string | undefined;
-beforeAll(() => {
-  lab = alsaLab({ exclusive: true });
-  saved = process.env.ALSA_CONFIG_PATH;
-  process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env.ALSA_CONFIG_PATH;
-  else process.env.ALSA_CONFIG_PATH = saved;
-  lab.cleanup();
-});
+const lab = alsaLabInProcess({ exclusive: true });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -58,8 +47,8 @@ function heardOnTheDevice(
   sinceMs: number,
   stopAtMs: number,
 ): { audio: Int16Array; starts: number } {
-  const x = lab.played(DEVICE);
-  const all = lab
+  const x = lab().played(DEVICE);
+  const all = lab()
     .deviceLog(DEVICE)
     .filter((e) => (e.event === "start" || e.event === "stop") && e.atMs >= sinceMs);
   // Up to the drop that stop() made (the silence the thread then plays is not the ring).
@@ -102,7 +91,7 @@ describe("the ringer with the event loop blocked", () => {
     expect(errors).toEqual([]);
     const { audio, starts } = heardOnTheDevice(since, stopAt);
     // Said when it fails: when the device (re)started, ms from play(), and the frame it started on.
-    const log = lab
+    const log = lab()
       .deviceLog(DEVICE)
       .filter((e) => e.event === "start" && e.atMs >= since && e.atMs <= stopAt)
       .map((e) => `${Math.round(e.atMs - since)} ms: frame ${e.frames}`);
@@ -132,7 +121,7 @@ describe("the ringer with the event loop blocked", () => {
     expect(p.looping).toBe(false);
     expect(p.asleep).toBe(false); // still playing its silence
     await sleep(300);
-    const log = lab.deviceLog(DEVICE);
+    const log = lab().deviceLog(DEVICE);
     const asleep = p.asleep;
     await p.close();
     // snd_pcm_drop: the device stopped within the call, the 120 ms it had queued not played.
@@ -146,13 +135,15 @@ describe("the ringer with the event loop blocked", () => {
     const stopped = log.filter((e) => e.event === "stop" && e.atMs > (restart[0]?.atMs ?? 0));
     expect(stopped).toHaveLength(1);
     expect(asleep).toBe(true);
-    const after = lab.played(DEVICE).subarray(restart[0]?.frames ?? 0);
+    const after = lab()
+      .played(DEVICE)
+      .subarray(restart[0]?.frames ?? 0);
     expect(after.length).toBeGreaterThan(0);
     expect(after.some((v) => v !== 0)).toBe(false);
   });
 
   it("a tone played once is heard to its end, then 'finished', and the device is quiet", async () => {
-    const before = lab.played(DEVICE).length;
+    const before = lab().played(DEVICE).length;
     const p = ringer();
     const finished = new Promise<number>((r) => p.once("finished", () => r(now())));
     const startAt = now();
@@ -161,7 +152,7 @@ describe("the ringer with the event loop blocked", () => {
     expect(at - startAt).toBeGreaterThan(500);
     expect(p.looping).toBe(false);
     await p.close();
-    const x = lab.played(DEVICE).subarray(before);
+    const x = lab().played(DEVICE).subarray(before);
     const heard = analyse(x, RATE).filter((s) => s.on);
     expect(heard).toHaveLength(1);
     expect(Math.abs((heard[0]?.ms ?? 0) - 500)).toBeLessThanOrEqual(5);
@@ -179,7 +170,7 @@ describe("the ringer with the event loop blocked", () => {
     expect(p.looping).toBe(false);
     await sleep(600);
     pcm.close(holder);
-    const before = lab.played(DEVICE).length;
+    const before = lab().played(DEVICE).length;
     for (let t = 0; !p.looping && t < 3000; t += 50) await sleep(50);
     expect(p.looping).toBe(true);
     await sleep(1600);
@@ -189,14 +180,19 @@ describe("the ringer with the event loop blocked", () => {
     expect(errors[0]?.message).toMatch(/ALSA device "hw-earpiece" failed: .*busy/i);
     // The ring from the start of its period: the whole first warble (the analyser
     // finds a run's frequencies around its middle, so it is given the whole run).
-    const heard = analyse(lab.played(DEVICE).subarray(before, before + 1.5 * RATE), RATE);
+    const heard = analyse(
+      lab()
+        .played(DEVICE)
+        .subarray(before, before + 1.5 * RATE),
+      RATE,
+    );
     expect(heard.filter((s) => s.on).map((s) => Math.round(s.freqs[0] ?? 0))).toEqual([
       1400, 950, 1400, 950, 1400, 950, 1400, 950,
     ]);
   });
 
   it("a source of unknown period plays through the timer path, to its end", async () => {
-    const before = lab.played(DEVICE).length;
+    const before = lab().played(DEVICE).length;
     const p = ringer();
     const finished = new Promise<void>((r) => p.once("finished", () => r()));
     // limitSource hides the tone's period: the ringer cannot render it ahead.
@@ -206,7 +202,7 @@ describe("the ringer with the event loop blocked", () => {
     await sleep(100);
     await p.close();
     // The recording: what was written (an underrun under load would not show here).
-    const heard = analyse(lab.played(DEVICE).subarray(before), RATE).filter((s) => s.on);
+    const heard = analyse(lab().played(DEVICE).subarray(before), RATE).filter((s) => s.on);
     expect(new Set(heard.map((s) => Math.round(s.freqs[0] ?? 0)))).toEqual(new Set([425]));
     expect(Math.abs(heard.reduce((t, s) => t + s.ms, 0) - 300)).toBeLessThanOrEqual(25);
   });

@@ -1,24 +1,12 @@
 /** The in-process ALSA playback (native/alsa-pcm): content through a real ALSA PCM, failures reported once. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AlsaNativePlayback, nativePcm } from "../../audio/alsa-native.ts";
 import { ToneSource } from "../../audio/tone-source.ts";
 import { CADENCES, type Cadence } from "../../firmware/alerting/cadences.ts";
-import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
+import { alsaLabInProcess } from "../support/alsa-lab-in-process.ts";
 import { analyse } from "../support/tone-analyser.ts";
 
-let lab: AlsaLab;
-let saved: string | undefined;
-beforeAll(() => {
-  lab = alsaLab();
-  // alsa-lib in this process reads the project-local configuration.
-  saved = process.env.ALSA_CONFIG_PATH;
-  process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env.ALSA_CONFIG_PATH;
-  else process.env.ALSA_CONFIG_PATH = saved;
-  lab.cleanup();
-});
+const lab = alsaLabInProcess();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("native/alsa-pcm", () => {
@@ -38,7 +26,7 @@ describe("native/alsa-pcm", () => {
     // The first 600 ms: the analyser mis-splits this warble at some recording
     // lengths (5760–6080 samples and 8160–8480 of the ToneSource's own output),
     // and the recording's length follows the clock.
-    const heard = analyse(lab.played("ringer").subarray(0, 4800), 8000).filter((s) => s.on);
+    const heard = analyse(lab().played("ringer").subarray(0, 4800), 8000).filter((s) => s.on);
     expect(heard.slice(0, 4).map((s) => s.freqs.map(Math.round))).toEqual([
       [1400],
       [950],

@@ -1,29 +1,17 @@
 /** The bench's in-process call audio (bench/native-call-audio.ts, native/alsa-pcm) through real ALSA PCMs. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ToneSource } from "../../audio/tone-source.ts";
 import { NativeCallAudio } from "../../bench/native-call-audio.ts";
-import { type AlsaLab, alsaLab } from "../support/alsa-lab.ts";
+import { alsaLabInProcess } from "../support/alsa-lab-in-process.ts";
 import { analyse } from "../support/tone-analyser.ts";
 
-let lab: AlsaLab;
-let saved: string | undefined;
-beforeAll(() => {
-  lab = alsaLab();
-  // alsa-lib in this process reads the project-local configuration.
-  saved = process.env.ALSA_CONFIG_PATH;
-  process.env.ALSA_CONFIG_PATH = lab.env.ALSA_CONFIG_PATH;
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env.ALSA_CONFIG_PATH;
-  else process.env.ALSA_CONFIG_PATH = saved;
-  lab.cleanup();
-});
+const lab = alsaLabInProcess();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("NativeCallAudio", () => {
   it("reads the microphone and plays the earpiece on one clock", async () => {
     const fed = Int16Array.from({ length: 1600 }, (_, i) => ((i * 37) % 2000) - 1000);
-    lab.feed("mic", fed);
+    lab().feed("mic", fed);
     const audio = new NativeCallAudio({ earpiece: "earpiece", microphone: "mic" });
     const frames: Int16Array[] = [];
     audio.onMicFrame = (f) => frames.push(f);
@@ -35,7 +23,7 @@ describe("NativeCallAudio", () => {
     expect(errors).toEqual([]);
     expect(frames[0]?.length).toBe(160);
     expect([...Int16Array.from(frames.slice(0, 10).flatMap((f) => [...f]))]).toEqual([...fed]);
-    const heard = analyse(lab.played("earpiece"), 8000).find((s) => s.on);
+    const heard = analyse(lab().played("earpiece"), 8000).find((s) => s.on);
     expect(heard?.freqs.map(Math.round)).toEqual([1000]);
   });
 
@@ -50,7 +38,7 @@ describe("NativeCallAudio", () => {
       expect.stringContaining('ALSA device "no_such_mic" failed'),
     ]);
     expect(
-      analyse(lab.played("earpiece2"), 8000)
+      analyse(lab().played("earpiece2"), 8000)
         .find((s) => s.on)
         ?.freqs.map(Math.round),
     ).toEqual([600]);
