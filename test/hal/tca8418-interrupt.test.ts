@@ -51,7 +51,8 @@ async function idle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
-function rig(opts: { before?: (chip: FakeTca8418) => void } = {}) {
+/** The fake GPIO kernel and a fake TCA8418 at 0x34 on a fake bus, its INT wired to the line INT. */
+function wiredChip() {
   const clock = new CountingClock();
   const kernel = new FakeGpioKernel(() => clock.now());
   kernel.addChip(
@@ -63,6 +64,11 @@ function rig(opts: { before?: (chip: FakeTca8418) => void } = {}) {
   bus.attach(0x34, chip);
   // INT is open-drain: asserted, the chip pulls the line to ground.
   chip.onInt = (asserted) => kernel.closeSwitch(CHIP, INT, asserted);
+  return { clock, kernel, bus, chip };
+}
+
+function rig(opts: { before?: (chip: FakeTca8418) => void } = {}) {
+  const { clock, kernel, bus, chip } = wiredChip();
   opts.before?.(chip);
   const logs: string[] = [];
   const interrupt = new GpioInterruptLine(kernel, CHIP, INT, clock);
@@ -212,16 +218,7 @@ describe("the keypad's INT line in the config", () => {
   });
 
   it("buildHandset reads the keypad on its INT line; close releases the line", async () => {
-    const clock = new CountingClock();
-    const kernel = new FakeGpioKernel(() => clock.now());
-    kernel.addChip(
-      CHIP,
-      Array.from({ length: 28 }, (_, i) => `GPIO${i}`),
-    );
-    const bus = new FakeI2cBus();
-    const chip = new FakeTca8418();
-    bus.attach(0x34, chip);
-    chip.onInt = (asserted) => kernel.closeSwitch(CHIP, INT, asserted);
+    const { clock, kernel, bus, chip } = wiredChip();
     const r = validateConfig({
       ...base,
       hal: {
